@@ -1,0 +1,66 @@
+"""equibasis: exact, fast and tested geometric basis sets for molecular GNNs.
+
+Radial bases (Gaussian, Bessel, spherical Bessel, ...), polar bases (DimeNet / SphereNet /
+ComENet), real spherical harmonics of any degree as e3nn irreps, tensor-field embeddings, and
+property-based rotation tests.
+
+The public names below are imported lazily (PEP 562), so ``import equibasis`` is cheap and a
+submodule's heavy imports (matplotlib, hypothesis) happen only when that submodule is used.
+"""
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it
+_EXPORTS: dict[str, str] = {
+    # special functions
+    "spherical_jn": "special",
+    "spherical_jn_zeros": "special",
+    # cutoffs
+    "CosineCutoff": "cutoff",
+    "PolynomialCutoff": "cutoff",
+    "DimeNetEnvelope": "cutoff",
+    # radial bases
+    "GaussianRBF": "radial",
+    "BesselRBF": "radial",
+    "SphericalBesselRBF": "radial",
+    "ExpNormalRBF": "radial",
+    "BernsteinRBF": "radial",
+    # spherical harmonics
+    "spherical_harmonics": "harmonics",
+    "SphericalHarmonics": "harmonics",
+    "convert_sh": "harmonics",
+    # geometry
+    "radius_graph": "geometry",
+    "edge_vectors": "geometry",
+    "triplets": "geometry",
+    # polar bases
+    "AngleBasis": "polar",
+    "TorsionBasis": "polar",
+    "ComENetAngleBasis": "polar",
+    "ComENetTorsionBasis": "polar",
+    # tensor field
+    "EdgeEmbedding": "tensor_field",
+    "TensorFieldConv": "tensor_field",
+    # rotation tests
+    "assert_equivariant": "testing",
+    "assert_invariant": "testing",
+    "equivariance_error": "testing",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'equibasis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"equibasis.{module}"), name)
+    globals()[name] = value  # cache: the next lookup skips __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

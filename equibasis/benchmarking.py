@@ -1,0 +1,93 @@
+"""Timing helpers shared by ``benchmarks/`` and ``equibasis report``.
+
+Speed claims are ratios against peers measured in the same process, on the same inputs, one
+right after the other, so machine load affects both sides alike. Timings are medians of several
+repeats after warm-up calls (first calls pay for allocation and dispatch caches).
+"""
+
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Timing", "format_table", "machine_description", "time_callable"]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median wall-clock time of a callable, in seconds, with the spread of the repeats."""
+
+    median: float
+    minimum: float
+    repeats: int
+
+    @property
+    def ms(self) -> float:
+        """Median in milliseconds."""
+        return self.median * 1e3
+
+
+def _synchronize(device: torch.device | str | None) -> None:
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_callable(
+    fn: Callable[[], object],
+    *,
+    repeats: int = 7,
+    warmup: int = 2,
+    device: torch.device | str | None = None,
+    min_time: float = 0.0,
+) -> Timing:
+    """Time ``fn()`` and return the median over ``repeats`` runs after ``warmup`` runs.
+
+    Args:
+        fn: A callable with no arguments; its result is discarded.
+        repeats: Timed runs (>= 1).
+        warmup: Untimed runs first.
+        device: The device ``fn`` runs on; CUDA is synchronised around each run.
+        min_time: Keep repeating past ``repeats`` until this many seconds were timed in total,
+            which steadies very fast calls.
+
+    Returns:
+        A :class:`Timing` in seconds.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, received {repeats}")
+    for _ in range(warmup):
+        fn()
+    _synchronize(device)
+    samples: list[float] = []
+    while len(samples) < repeats or sum(samples) < min_time:
+        start = time.perf_counter()
+        fn()
+        _synchronize(device)
+        samples.append(time.perf_counter() - start)
+    return Timing(statistics.median(samples), min(samples), len(samples))
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Render rows as a GitHub-flavoured Markdown table (floats to 3 significant digits)."""
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:.3g}"
+        return str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine_description() -> str:
+    """One line naming the processor, core count, torch build and threads (for reports)."""
+    cpu = platform.processor() or platform.machine()
+    cores = torch.get_num_threads()
+    text = f"{platform.system()} {cpu}, torch {torch.__version__}, {cores} threads"
+    if torch.cuda.is_available():
+        text += f", CUDA {torch.cuda.get_device_name()}"
+    return text
