@@ -5,7 +5,9 @@ import torch
 __all__ = ["edge_vectors", "radius_graph"]
 
 
-def radius_graph(pos: torch.Tensor, cutoff: float, batch: torch.Tensor | None = None) -> torch.Tensor:
+def radius_graph(
+    pos: torch.Tensor, cutoff: float, batch: torch.Tensor | None = None
+) -> torch.Tensor:
     """Placeholder until the tensor-field work lands."""
     raise NotImplementedError("radius_graph is being written")
 

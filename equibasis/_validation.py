@@ -77,8 +77,11 @@ def check_finite(name: str, value: torch.Tensor) -> torch.Tensor:
     """Reject NaN and infinite entries.
 
     This synchronises with the device (one reduction), so bases call it only where a NaN would
-    otherwise be silently turned into a plausible number (e.g. masked away by a cutoff).
+    otherwise be silently turned into a plausible number (e.g. masked away by a cutoff). Under
+    ``torch.compile`` tracing the check is skipped: a data-dependent branch would break the graph.
     """
+    if torch.compiler.is_compiling():
+        return value
     if not bool(torch.isfinite(value).all()):
         raise ValueError(f"{name} contains NaN or infinite values")
     return value
