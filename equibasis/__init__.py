@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     # special functions
     "spherical_jn": "special",
     "spherical_jn_zeros": "special",
+    "legendre": "special",
     # cutoffs
     "CosineCutoff": "cutoff",
     "PolynomialCutoff": "cutoff",
@@ -48,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "assert_equivariant": "testing",
     "assert_invariant": "testing",
     "equivariance_error": "testing",
+    "tolerance_for": "testing",
 }
 
 __all__ = ["__version__", *_EXPORTS]

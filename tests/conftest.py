@@ -34,12 +34,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(params=[torch.float32, torch.float64], ids=["float32", "float64"])
+# session scope: hypothesis rejects function-scoped fixtures combined with @given
+@pytest.fixture(scope="session", params=[torch.float32, torch.float64], ids=["float32", "float64"])
 def dtype(request) -> torch.dtype:
     return request.param
 
 
-@pytest.fixture(params=DEVICES)
+@pytest.fixture(scope="session", params=DEVICES)
 def device(request) -> torch.device:
     return torch.device(request.param)
 
