@@ -45,6 +45,11 @@ _EXPORTS: dict[str, str] = {
     # tensor field
     "EdgeEmbedding": "tensor_field",
     "TensorFieldConv": "tensor_field",
+    # figures
+    "plot_radial_basis": "plots",
+    "plot_angle_basis": "plots",
+    "plot_torsion_basis": "plots",
+    "plot_spherical_harmonics": "plots",
     # rotation tests
     "assert_equivariant": "testing",
     "assert_invariant": "testing",

@@ -1,0 +1,335 @@
+"""The ``equibasis`` command: draw a basis, build the comparison report, check symmetries.
+
+Each subcommand is one small handler over the library (:mod:`equibasis.plots`,
+:mod:`equibasis.report`); heavy imports (matplotlib, plotly, e3nn) happen inside the handlers,
+so ``equibasis --help`` is instant. :func:`main` takes the argument list and returns the exit
+status, so it is testable without a subprocess.
+
+Example:
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    equibasis ...
+    0
+"""
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG = """\
+examples:
+  equibasis plot radial --basis gaussian --preset dig -o gaussian.png
+  equibasis plot radial --basis bessel --num-basis 8 --r-max 6 -o bessel.png
+  equibasis plot angle --variant paper pyg -o angle.png      # DimeNet paper vs code
+  equibasis plot torsion --variant dig consistent -o torsion.png
+  equibasis plot harmonics --lmax 3 -o harmonics.png
+  equibasis plot harmonics --lmax 3 --interactive -o harmonics.html
+  equibasis report --out reports/            # the full comparison report (< 10 min)
+  equibasis report --out quick/ --quick      # small sizes (< 1 min)
+  equibasis check                            # rotation/mirror checks, non-zero exit on failure
+"""
+
+_STATIC_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+class _Usage(Exception):
+    """A bad option: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) that :func:`main` turns into exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _Usage(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, received {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, received {text!r}")
+    return value
+
+
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, received {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, received {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``equibasis`` command (subcommands plot, report, check)."""
+    from equibasis import __version__
+
+    parser = _Parser(
+        prog="equibasis",
+        description="Geometric basis sets for molecular GNNs: figures, comparison report, checks.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"equibasis {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", metavar="{plot,report,check}", parser_class=_Parser
+    )
+    commands.required = True
+
+    plot = commands.add_parser(
+        "plot",
+        help="draw one basis into a file",
+        description="Draw one basis into an image file (PNG, PDF, SVG; HTML for --interactive).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = plot.add_subparsers(
+        dest="kind", metavar="{radial,angle,torsion,harmonics}", parser_class=_Parser
+    )
+    kinds.required = True
+    common = _Parser(add_help=False)
+    common.add_argument("-o", "--output", required=True, type=Path, help="output file")
+    common.add_argument("--dpi", type=_int_at_least(10), default=120, help="resolution (120)")
+
+    radial = kinds.add_parser(
+        "radial",
+        parents=[common],
+        help="radial basis curves",
+        description="One curve per radial basis function over 0..r_max.",
+    )
+    radial.add_argument(
+        "--basis",
+        choices=("gaussian", "bessel", "spherical-bessel", "expnormal", "bernstein"),
+        default="gaussian",
+        help="which radial basis (gaussian)",
+    )
+    radial.add_argument(
+        "--preset",
+        choices=("schnet", "dig", "schnetpack"),
+        help="Gaussian preset: schnet (300 centres), dig (50), schnetpack (20)",
+    )
+    radial.add_argument("--num-basis", type=_int_at_least(1), help="number of functions")
+    radial.add_argument(
+        "--num-spherical", type=_int_at_least(1), default=3, help="spherical-bessel degrees (3)"
+    )
+    radial.add_argument("--cutoff", type=_positive_float, default=5.0, help="cutoff in Å (5)")
+    radial.add_argument("--r-max", type=_positive_float, help="largest distance drawn (cutoff)")
+
+    angle = kinds.add_parser(
+        "angle",
+        parents=[common],
+        help="DimeNet-style polar maps of the angle basis",
+        description="Polar maps per (n, l): angle around, distance outward. Several --variant "
+        "values are drawn side by side (e.g. --variant paper pyg).",
+    )
+    angle.add_argument("--num-spherical", type=_int_at_least(1), default=4, help="degrees l (4)")
+    angle.add_argument(
+        "--num-radial", type=_int_at_least(1), default=3, help="radial functions n (3)"
+    )
+    angle.add_argument("--cutoff", type=_positive_float, default=5.0, help="cutoff in Å (5)")
+    angle.add_argument(
+        "--variant",
+        nargs="+",
+        choices=("paper", "pyg", "dig"),
+        default=["paper", "pyg"],
+        help="AngleBasis variant(s) (paper pyg)",
+    )
+
+    torsion = kinds.add_parser(
+        "torsion",
+        parents=[common],
+        help="polar maps of the torsion basis",
+        description="Polar maps per (l, m) at a fixed angle theta: torsion around, distance "
+        "outward.",
+    )
+    torsion.add_argument("--num-spherical", type=_int_at_least(1), default=3, help="degrees l (3)")
+    torsion.add_argument(
+        "--num-radial", type=_int_at_least(1), default=2, help="radial functions (2)"
+    )
+    torsion.add_argument("--cutoff", type=_positive_float, default=5.0, help="cutoff in Å (5)")
+    torsion.add_argument("--n", type=_int_at_least(1), default=1, help="radial index drawn (1)")
+    torsion.add_argument("--theta", type=float, default=60.0, help="fixed angle in degrees (60)")
+    torsion.add_argument(
+        "--variant",
+        nargs="+",
+        choices=("dig", "consistent"),
+        default=["dig", "consistent"],
+        help="TorsionBasis variant(s) (dig consistent)",
+    )
+
+    harmonics = kinds.add_parser(
+        "harmonics",
+        parents=[common],
+        help="real spherical harmonics as 3-D surfaces",
+        description="Y_lm surfaces (radius |Y|, colour the sign); --interactive writes "
+        "plotly HTML.",
+    )
+    harmonics.add_argument("--lmax", type=_int_at_least(0), default=3, help="largest degree (3)")
+    harmonics.add_argument(
+        "--interactive",
+        action="store_true",
+        help="a self-contained plotly HTML file (needs the 'interactive' extra)",
+    )
+
+    report = commands.add_parser(
+        "report",
+        help="build the comparison report",
+        description="Write index.md, index.html and the figures of the comparison report.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument(
+        "--out", type=Path, default=Path("reports"), help="output folder (reports/)"
+    )
+    report.add_argument("--quick", action="store_true", help="small sizes: under a minute")
+    report.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (0)")
+    report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    check = commands.add_parser(
+        "check",
+        help="rotation and mirror checks of the built-in bases",
+        description="Measure every built-in basis under random rotations and mirrors and "
+        "print a table; exit status 1 if one does not behave as documented.",
+    )
+    check.add_argument(
+        "--atoms", type=_int_at_least(4), default=8, help="atoms of the test molecule (8)"
+    )
+    check.add_argument(
+        "--rotations", type=_int_at_least(1), default=3, help="random rotations and mirrors (3)"
+    )
+    check.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (0)")
+    return parser
+
+
+def _output(path: Path, suffixes: tuple[str, ...]) -> Path:
+    if path.suffix.lower() not in suffixes:
+        raise _Usage(
+            f"equibasis plot: error: output file must end in one of {', '.join(suffixes)}, "
+            f"received {str(path)!r}"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _radial_basis(args: argparse.Namespace) -> Any:
+    from equibasis import radial
+
+    if args.preset is not None:
+        if args.basis != "gaussian":
+            raise _Usage("equibasis plot radial: error: --preset applies to --basis gaussian only")
+        return radial.GaussianRBF.preset(args.preset)
+    k = args.num_basis
+    if args.basis == "gaussian":
+        return radial.GaussianRBF(num_basis=k or 50, cutoff=args.cutoff)
+    if args.basis == "bessel":
+        return radial.BesselRBF(num_basis=k or 6, cutoff=args.cutoff)
+    if args.basis == "spherical-bessel":
+        return radial.SphericalBesselRBF(args.num_spherical, k or 4, cutoff=args.cutoff)
+    if args.basis == "expnormal":
+        return radial.ExpNormalRBF(num_basis=k or 32, cutoff=args.cutoff)
+    return radial.BernsteinRBF(num_basis=k or 16, cutoff=args.cutoff)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # a command-line run never opens windows
+    from equibasis import plots
+
+    if args.kind == "harmonics" and args.interactive:
+        path = _output(args.output, (".html",))
+        fig = plots.plot_spherical_harmonics(args.lmax, interactive=True)
+        fig.write_html(path, include_plotlyjs=True, full_html=True)
+        print(f"wrote {path}")
+        return 0
+    path = _output(args.output, _STATIC_SUFFIXES)
+    if args.kind == "radial":
+        fig = plots.plot_radial_basis(_radial_basis(args), r_max=args.r_max)
+    elif args.kind == "angle":
+        fig = plots.plot_angle_variants(
+            args.num_spherical, args.num_radial, args.cutoff, variants=tuple(args.variant)
+        )
+    elif args.kind == "torsion":
+        fig = plots.plot_torsion_variants(
+            args.num_spherical,
+            args.num_radial,
+            args.cutoff,
+            variants=tuple(args.variant),
+            n=args.n,
+            theta=math.radians(args.theta),
+        )
+    else:
+        fig = plots.plot_spherical_harmonics(args.lmax)
+    fig.savefig(path, dpi=args.dpi)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    print(f"wrote {path}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from equibasis.report import build_report
+
+    command = f"equibasis report --out {args.out.as_posix()}"
+    command += " --quick" if args.quick else ""
+    command += f" --seed {args.seed}" if args.seed else ""
+    index = build_report(
+        args.out, quick=args.quick, seed=args.seed, progress=not args.no_progress, command=command
+    )
+    print(f"wrote {index} and {index.with_suffix('.html')}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from equibasis.report import measure_symmetry
+
+    table = measure_symmetry(num_atoms=args.atoms, num_rotations=args.rotations, seed=args.seed)
+    print(table.to_markdown())
+    failed = [r.basis for r in table.rows if not r.ok]
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"all {len(table.rows)} bases behave as documented")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``equibasis`` command with ``argv`` (default: ``sys.argv[1:]``).
+
+    Args:
+        argv: The arguments after the program name.
+
+    Returns:
+        The exit status: 0 on success, 1 when ``check`` finds a failure, 2 for bad options
+        (reported as one line on stderr, no traceback).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        handler = {"plot": _plot, "report": _report, "check": _check}[args.command]
+        return handler(args)
+    except _Usage as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except SystemExit as exit_:  # --help and --version
+        return exit_.code if isinstance(exit_.code, int) else 0
+    except (ValueError, TypeError) as error:  # a value the library rejects, e.g. num_basis
+        print(f"equibasis: error: {error}", file=sys.stderr)
+        return 2
+    except ImportError as error:
+        print(f"equibasis: error: {error}", file=sys.stderr)
+        return 2
