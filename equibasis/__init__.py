@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "spherical_harmonics": "harmonics",
     "SphericalHarmonics": "harmonics",
     "convert_sh": "harmonics",
+    "real_spherical_harmonics": "harmonics",
     # geometry
     "radius_graph": "geometry",
     "edge_vectors": "geometry",

@@ -70,14 +70,33 @@ def time_callable(
     return Timing(statistics.median(samples), min(samples), len(samples))
 
 
-def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Render rows as a GitHub-flavoured Markdown table (floats to 3 significant digits)."""
+def _cell(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return f"{value:.3g}"
-        return str(value)
 
+def format_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    cell: Callable[[object], str] = _cell,
+) -> str:
+    """Render rows as a GitHub-flavoured Markdown table (floats to 3 significant digits).
+
+    Args:
+        header: Column names.
+        rows: One sequence of cells per row.
+        cell: Writes one cell (default: floats to 3 significant digits, the rest with ``str``);
+            e.g. the report writes errors as ``1.2e-15`` and missing values as ``–``.
+
+    Returns:
+        The table, one line per row after the header and separator lines.
+
+    Example:
+        >>> print(format_table(["a", "b"], [[1, 0.123456]]))
+        | a | b |
+        |---|---|
+        | 1 | 0.123 |
+    """
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)

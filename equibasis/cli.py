@@ -70,6 +70,28 @@ def _int_at_least(minimum: int):
     return parse
 
 
+def _polar_options(
+    parser: argparse.ArgumentParser,
+    basis: str,
+    sizes: tuple[int, int],
+    variants: tuple[str, ...],
+    default: tuple[str, ...],
+) -> None:
+    """The options the angle and torsion maps share: sizes, cutoff, variants."""
+    n_l, n_r = sizes
+    count = _int_at_least(1)
+    parser.add_argument("--num-spherical", type=count, default=n_l, help=f"degrees l ({n_l})")
+    parser.add_argument("--num-radial", type=count, default=n_r, help=f"radial functions ({n_r})")
+    parser.add_argument("--cutoff", type=_positive_float, default=5.0, help="cutoff in Å (5)")
+    parser.add_argument(
+        "--variant",
+        nargs="+",
+        choices=variants,
+        default=list(default),
+        help=f"{basis} variant(s) ({' '.join(default)})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``equibasis`` command (subcommands plot, report, check)."""
     from equibasis import __version__
@@ -97,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="kind", metavar="{radial,angle,torsion,harmonics}", parser_class=_Parser
     )
     kinds.required = True
+    seed = _Parser(add_help=False)
+    seed.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (0)")
     common = _Parser(add_help=False)
     common.add_argument("-o", "--output", required=True, type=Path, help="output file")
     common.add_argument("--dpi", type=_int_at_least(10), default=120, help="resolution (120)")
@@ -132,18 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Polar maps per (n, l): angle around, distance outward. Several --variant "
         "values are drawn side by side (e.g. --variant paper pyg).",
     )
-    angle.add_argument("--num-spherical", type=_int_at_least(1), default=4, help="degrees l (4)")
-    angle.add_argument(
-        "--num-radial", type=_int_at_least(1), default=3, help="radial functions n (3)"
-    )
-    angle.add_argument("--cutoff", type=_positive_float, default=5.0, help="cutoff in Å (5)")
-    angle.add_argument(
-        "--variant",
-        nargs="+",
-        choices=("paper", "pyg", "dig"),
-        default=["paper", "pyg"],
-        help="AngleBasis variant(s) (paper pyg)",
-    )
+    _polar_options(angle, "AngleBasis", (4, 3), ("paper", "pyg", "dig"), ("paper", "pyg"))
 
     torsion = kinds.add_parser(
         "torsion",
@@ -152,20 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Polar maps per (l, m) at a fixed angle theta: torsion around, distance "
         "outward.",
     )
-    torsion.add_argument("--num-spherical", type=_int_at_least(1), default=3, help="degrees l (3)")
-    torsion.add_argument(
-        "--num-radial", type=_int_at_least(1), default=2, help="radial functions (2)"
-    )
-    torsion.add_argument("--cutoff", type=_positive_float, default=5.0, help="cutoff in Å (5)")
+    variants = ("dig", "consistent")
+    _polar_options(torsion, "TorsionBasis", (3, 2), variants, variants)
     torsion.add_argument("--n", type=_int_at_least(1), default=1, help="radial index drawn (1)")
     torsion.add_argument("--theta", type=float, default=60.0, help="fixed angle in degrees (60)")
-    torsion.add_argument(
-        "--variant",
-        nargs="+",
-        choices=("dig", "consistent"),
-        default=["dig", "consistent"],
-        help="TorsionBasis variant(s) (dig consistent)",
-    )
 
     harmonics = kinds.add_parser(
         "harmonics",
@@ -183,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
+        parents=[seed],
         help="build the comparison report",
         description="Write index.md, index.html and the figures of the comparison report.",
         epilog=_EPILOG,
@@ -192,11 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports"), help="output folder (reports/)"
     )
     report.add_argument("--quick", action="store_true", help="small sizes: under a minute")
-    report.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (0)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     check = commands.add_parser(
         "check",
+        parents=[seed],
         help="rotation and mirror checks of the built-in bases",
         description="Measure every built-in basis under random rotations and mirrors and "
         "print a table; exit status 1 if one does not behave as documented.",
@@ -207,7 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--rotations", type=_int_at_least(1), default=3, help="random rotations and mirrors (3)"
     )
-    check.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (0)")
     return parser
 
 
@@ -241,9 +244,6 @@ def _radial_basis(args: argparse.Namespace) -> Any:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")  # a command-line run never opens windows
     from equibasis import plots
 
     if args.kind == "harmonics" and args.interactive:
@@ -279,17 +279,10 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
     from equibasis.report import build_report
 
-    command = f"equibasis report --out {args.out.as_posix()}"
-    command += " --quick" if args.quick else ""
-    command += f" --seed {args.seed}" if args.seed else ""
-    index = build_report(
-        args.out, quick=args.quick, seed=args.seed, progress=not args.no_progress, command=command
-    )
+    # build_report writes the equivalent command line (out, --quick, --seed) at the top
+    index = build_report(args.out, quick=args.quick, seed=args.seed, progress=not args.no_progress)
     print(f"wrote {index} and {index.with_suffix('.html')}")
     return 0
 
@@ -320,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command in ("plot", "report"):
+            import matplotlib
+
+            matplotlib.use("Agg")  # a command-line run never opens windows
         handler = {"plot": _plot, "report": _report, "check": _check}[args.command]
         return handler(args)
     except _Usage as error:

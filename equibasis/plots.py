@@ -23,9 +23,9 @@ Example:
     3
 """
 
-# ruff: noqa: E741  (l is the degree, as in every formula)
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -232,25 +232,42 @@ def _indices(name: str, value: Any, size: int, start: int) -> list[int]:
     return [int(v) for v in values]
 
 
-def _polar_axes_style(ax: Any, d_max: float, labelled: bool, zero: str) -> None:
-    ax.set_theta_zero_location(zero)
-    ax.set_ylim(0.0, d_max)
-    ax.grid(True, lw=0.3, color="0.6", alpha=0.6)
-    ax.set_yticks([d_max / 2, d_max])
-    ax.set_xticks(np.deg2rad([0, 90, 180, 270]))
-    if labelled:
-        ax.set_yticklabels([f"{d_max / 2:g}", f"{d_max:g} Å"], fontsize=6, color="0.25")
-        ax.set_xticklabels(["0°", "", "180°", ""], fontsize=6)
-        ax.tick_params(pad=0)
-    else:
-        ax.set_yticklabels([])
-        ax.set_xticklabels([])
+def _polar_setup(
+    basis: Any, n: Any, l: Any, d_max: float | None, num_dist: int
+) -> tuple[list[tuple[str, Any]], list[int], list[int], float, np.ndarray]:
+    """Shared arguments of the polar maps: (label, basis) pairs, n and l drawn, d_max, distances.
+
+    Distances are cell centres ``(i + 1/2) d_max / num_dist``, so none is 0.
+    """
+    named = _as_named(basis)
+    num_dist = check_int("num_dist", num_dist, minimum=2)
+    first = named[0][1]
+    num_l, num_n = int(first.num_spherical), int(first.num_radial)
+    for _, b in named[1:]:
+        if (int(b.num_spherical), int(b.num_radial)) != (num_l, num_n):
+            raise ValueError("bases drawn side by side must have the same num_spherical/num_radial")
+    ns = _indices("n", n, num_n, 1)
+    ls = _indices("l", l, num_l, 0)
+    d_max = _cutoff_of(first) if d_max is None else check_positive("d_max", d_max)
+    return named, ns, ls, d_max, (np.arange(num_dist) + 0.5) * d_max / num_dist
 
 
-def _draw_polar_panel(
-    ax: Any, theta: np.ndarray, dist: np.ndarray, z: np.ndarray, cmap: str, contour: bool
-) -> float:
-    """One polar map (theta around, dist outward), coloured relative to its own max |z|."""
+def _polar_panel(
+    ax: Any,
+    theta: np.ndarray,
+    z: np.ndarray,
+    label: str,
+    angle_labels: Sequence[str] | None,
+    *,
+    dist: np.ndarray,
+    d_max: float,
+    cmap: str,
+    contour: bool,
+) -> None:
+    """One polar map (theta around, dist outward), coloured relative to its own max |z|.
+
+    ``angle_labels`` (at 0°, 90°, 180°, 270°) marks the one panel whose axes are labelled.
+    """
     from matplotlib.colors import Normalize
 
     finite = z[np.isfinite(z)]
@@ -262,7 +279,49 @@ def _draw_polar_panel(
     mesh.set_gid("basis-map")
     if contour and np.nanmin(z) < 0 < np.nanmax(z):
         ax.contour(theta, dist, z, levels=[0.0], colors="k", linewidths=0.4, alpha=0.7)
-    return scale
+    ax.set_theta_zero_location("E")
+    ax.set_ylim(0.0, d_max)
+    ax.grid(True, lw=0.3, color="0.6", alpha=0.6)
+    ax.set_yticks([d_max / 2, d_max])
+    ax.set_xticks(np.deg2rad([0, 90, 180, 270]))
+    if angle_labels is not None:
+        ax.set_yticklabels([f"{d_max / 2:g}", f"{d_max:g} Å"], fontsize=6, color="0.25")
+        ax.set_xticklabels(angle_labels, fontsize=6)
+        ax.tick_params(pad=0)
+    else:
+        ax.set_yticklabels([])
+        ax.set_xticklabels([])
+    ax.set_title(f"{label}\nmax {scale:.3g}", fontsize=7, pad=2)
+
+
+def _finish_block(
+    container: Any, named: list, label: str, basis: Any, cmap: str, axes: list
+) -> None:
+    """Name a block of panels (when several are compared) and give it its colour bar."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    if len(named) > 1:
+        container.suptitle(f"{type(basis).__name__}, {label}", fontsize=10)
+    bar = container.colorbar(
+        ScalarMappable(Normalize(-1.0, 1.0), cmap), ax=axes, shrink=0.6, aspect=30, pad=0.02
+    )
+    bar.set_ticks([-1, -0.5, 0, 0.5, 1])
+    bar.set_ticklabels(["−max", "−max/2", "0", "+max/2", "+max"])
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label("value / max |value| of its panel", fontsize=8)
+
+
+def _suptitle(fig: Any, named: list, title: str | None, caption: str) -> None:
+    """The given title, or the basis (or the compared variants) followed by ``caption``."""
+    if title is None:
+        first = named[0][1]
+        title = (
+            _describe(first)
+            if len(named) == 1
+            else f"{type(first).__name__}: " + " vs ".join(lab for lab, _ in named)
+        ) + caption
+    fig.suptitle(title, fontsize=10)
 
 
 def _grid_figure(num_rows: int, num_cols: int, num_blocks: int, size: float) -> tuple[Any, list]:
@@ -272,19 +331,6 @@ def _grid_figure(num_rows: int, num_cols: int, num_blocks: int, size: float) -> 
     )
     subfigs = fig.subfigures(1, num_blocks, squeeze=False)[0] if num_blocks > 1 else [fig]
     return fig, list(subfigs)
-
-
-def _colorbar(container: Any, cmap: str, axes: list, label: str) -> None:
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
-    bar = container.colorbar(
-        ScalarMappable(Normalize(-1.0, 1.0), cmap), ax=axes, shrink=0.6, aspect=30, pad=0.02
-    )
-    bar.set_ticks([-1, -0.5, 0, 0.5, 1])
-    bar.set_ticklabels(["−max", "−max/2", "0", "+max/2", "+max"])
-    bar.ax.tick_params(labelsize=7)
-    bar.set_label(label, fontsize=8)
 
 
 def plot_angle_basis(
@@ -334,49 +380,35 @@ def plot_angle_basis(
     Raises:
         ValueError: If an index is out of range or a grid size is too small.
     """
-    named = _as_named(basis)
-    num_dist = check_int("num_dist", num_dist, minimum=2)
+    named, ns, ls, d_max, dist = _polar_setup(basis, n, l, d_max, num_dist)
     num_angle = check_int("num_angle", num_angle, minimum=3)
-    first = named[0][1]
-    num_l, num_n = int(first.num_spherical), int(first.num_radial)
-    ns = _indices("n", n, num_n, 1)
-    ls = _indices("l", l, num_l, 0)
-    d_max = _cutoff_of(first) if d_max is None else check_positive("d_max", d_max)
-
-    dist = (np.arange(num_dist) + 0.5) * d_max / num_dist
     alpha = np.linspace(0.0, math.pi, num_angle)
     theta = np.concatenate([alpha, 2 * math.pi - alpha[::-1][1:]])
     dd, aa = np.meshgrid(dist, alpha, indexing="ij")
+    panel = partial(_polar_panel, dist=dist, d_max=d_max, cmap=cmap, contour=contour)
     fig, containers = _grid_figure(len(ls), len(ns), len(named), panel_size)
     for container, (label, b) in zip(containers, named, strict=True):
-        if (int(b.num_spherical), int(b.num_radial)) != (num_l, num_n):
-            raise ValueError("bases drawn side by side must have the same num_spherical/num_radial")
-        values = _evaluate(b, dd.ravel(), aa.ravel()).reshape(num_dist, num_angle, -1)
+        values = _evaluate(b, dd.ravel(), aa.ravel()).reshape(len(dist), num_angle, -1)
         axes = container.subplots(
             len(ls), len(ns), subplot_kw={"projection": "polar"}, squeeze=False
         )
         for i, li in enumerate(ls):
             for j, nj in enumerate(ns):
-                ax = axes[i, j]
-                z = values[:, :, li * num_n + (nj - 1)]
+                z = values[:, :, li * int(b.num_radial) + (nj - 1)]
                 z = np.concatenate([z, z[:, ::-1][:, 1:]], axis=1)
-                scale = _draw_polar_panel(ax, theta, dist, z, cmap, contour)
-                _polar_axes_style(ax, d_max, labelled=(i == len(ls) - 1 and j == 0), zero="E")
-                ax.set_title(f"n={nj}, l={li}\nmax {scale:.3g}", fontsize=7, pad=2)
-        if len(named) > 1:
-            container.suptitle(f"{type(b).__name__}, {label}", fontsize=10)
-        _colorbar(container, cmap, list(axes.ravel()), "value / max |value| of its panel")
-    if title is None:
-        title = (
-            _describe(first)
-            if len(named) == 1
-            else f"{type(first).__name__}: " + " vs ".join(lab for lab, _ in named)
-        )
-        title += (
-            f"\nangle α counter-clockwise from 0° at right, distance d outward (0 to {d_max:g} Å)"
-        )
-    fig.suptitle(title, fontsize=10)
+                ticks = ["0°", "", "180°", ""] if (i, j) == (len(ls) - 1, 0) else None
+                panel(axes[i, j], theta, z, f"n={nj}, l={li}", ticks)
+        _finish_block(container, named, label, b, cmap, list(axes.ravel()))
+    caption = f"\nangle α counter-clockwise from 0° at right, distance d outward (0 to {d_max:g} Å)"
+    _suptitle(fig, named, title, caption)
     return fig
+
+
+def _variants(
+    cls: type, num_spherical: int, num_radial: int, cutoff: float, variants: Sequence[str]
+) -> dict[str, Any]:
+    """``{"variant='v'": cls(num_spherical, num_radial, cutoff, variant=v)}`` for each v."""
+    return {f"variant={v!r}": cls(num_spherical, num_radial, cutoff, variant=v) for v in variants}
 
 
 def plot_angle_variants(
@@ -404,9 +436,7 @@ def plot_angle_variants(
     """
     from equibasis.polar import AngleBasis
 
-    bases = {
-        f"variant={v!r}": AngleBasis(num_spherical, num_radial, cutoff, variant=v) for v in variants
-    }
+    bases = _variants(AngleBasis, num_spherical, num_radial, cutoff, variants)
     return plot_angle_basis(bases, **kwargs)
 
 
@@ -472,52 +502,31 @@ def plot_torsion_basis(
     Raises:
         ValueError: If an index is out of range or a grid size is too small.
     """
-    named = _as_named(basis)
-    num_dist = check_int("num_dist", num_dist, minimum=2)
+    named, (n,), ls, d_max, dist = _polar_setup(basis, n, l, d_max, num_dist)
     num_phi = check_int("num_phi", num_phi, minimum=3)
-    first = named[0][1]
-    num_l, num_n = int(first.num_spherical), int(first.num_radial)
-    (n,) = _indices("n", n, num_n, 1)
-    ls = _indices("l", l, num_l, 0)
-    d_max = _cutoff_of(first) if d_max is None else check_positive("d_max", d_max)
     lmax = max(ls)
-
-    dist = (np.arange(num_dist) + 0.5) * d_max / num_dist
     phi = np.linspace(-math.pi, math.pi, num_phi)
     dd, pp = np.meshgrid(dist, phi, indexing="ij")
     tt = np.full_like(dd, float(theta))
+    panel = partial(_polar_panel, dist=dist, d_max=d_max, cmap=cmap, contour=contour)
     fig, containers = _grid_figure(len(ls), 2 * lmax + 1, len(named), panel_size)
     for container, (label, b) in zip(containers, named, strict=True):
-        if (int(b.num_spherical), int(b.num_radial)) != (num_l, num_n):
-            raise ValueError("bases drawn side by side must have the same num_spherical/num_radial")
-        values = _evaluate(b, dd.ravel(), tt.ravel(), pp.ravel()).reshape(num_dist, num_phi, -1)
+        values = _evaluate(b, dd.ravel(), tt.ravel(), pp.ravel()).reshape(len(dist), num_phi, -1)
         grid = container.add_gridspec(len(ls), 2 * lmax + 1)
         drawn = []
         for i, li in enumerate(ls):
             for m in range(-li, li + 1):
                 ax = container.add_subplot(grid[i, lmax + m], projection="polar")
                 z = values[:, :, _torsion_column(b, li, m, n)]
-                scale = _draw_polar_panel(ax, phi, dist, z, cmap, contour)
-                _polar_axes_style(ax, d_max, labelled=(i == len(ls) - 1 and m == -li), zero="E")
-                ax.set_xticks(np.deg2rad([0, 90, 180, 270]))
-                if i == len(ls) - 1 and m == -li:
-                    ax.set_xticklabels(["0°", "", "±180°", "−90°"], fontsize=6)
-                ax.set_title(f"l={li}, m={m}\nmax {scale:.3g}", fontsize=7, pad=2)
+                ticks = ["0°", "", "±180°", "−90°"] if (i, m) == (len(ls) - 1, -li) else None
+                panel(ax, phi, z, f"l={li}, m={m}", ticks)
                 drawn.append(ax)
-        if len(named) > 1:
-            container.suptitle(f"{type(b).__name__}, {label}", fontsize=10)
-        _colorbar(container, cmap, drawn, "value / max |value| of its panel")
-    if title is None:
-        title = (
-            _describe(first)
-            if len(named) == 1
-            else f"{type(first).__name__}: " + " vs ".join(lab for lab, _ in named)
-        )
-        title += (
-            f"\nn={n}, θ={math.degrees(theta):.0f}°: torsion φ counter-clockwise from 0° at right, "
-            f"distance d outward (0 to {d_max:g} Å)"
-        )
-    fig.suptitle(title, fontsize=10)
+        _finish_block(container, named, label, b, cmap, drawn)
+    caption = (
+        f"\nn={n}, θ={math.degrees(theta):.0f}°: torsion φ counter-clockwise from 0° at right, "
+        f"distance d outward (0 to {d_max:g} Å)"
+    )
+    _suptitle(fig, named, title, caption)
     return fig
 
 
@@ -542,10 +551,7 @@ def plot_torsion_variants(
     """
     from equibasis.polar import TorsionBasis
 
-    bases = {
-        f"variant={v!r}": TorsionBasis(num_spherical, num_radial, cutoff, variant=v)
-        for v in variants
-    }
+    bases = _variants(TorsionBasis, num_spherical, num_radial, cutoff, variants)
     return plot_torsion_basis(bases, **kwargs)
 
 

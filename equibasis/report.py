@@ -22,7 +22,6 @@ Example:
     True
 """
 
-# ruff: noqa: E741  (l is the degree, as in every formula)
 import base64
 import html
 import importlib
@@ -40,6 +39,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from equibasis.benchmarking import format_table, machine_description, time_callable
 
 __all__ = [
     "ConventionRow",
@@ -61,22 +62,16 @@ __all__ = [
 ]
 
 
-def _fmt(value: float | None) -> str:
+def _cell(value: object) -> str:
+    """A cell of the report's tables: errors as ``1.2e-15`` (0 as ``0``), None as ``–``.
+
+    Pipes inside text are escaped (``markdown_to_html`` reads them back).
+    """
     if value is None:
         return "–"
-    if value == 0:
-        return "0"
-    return f"{value:.1e}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A Markdown table; pipes inside cells are escaped."""
-    from equibasis.benchmarking import format_table
-
-    def escape(value: object) -> object:
-        return value.replace("|", "\\|") if isinstance(value, str) else value
-
-    return format_table([escape(h) for h in header], [[escape(c) for c in row] for row in rows])
+    if isinstance(value, float):
+        return "0" if value == 0 else f"{value:.1e}"
+    return str(value).replace("|", "\\|")
 
 
 def _version(distribution: str) -> str:
@@ -120,8 +115,6 @@ class RunInfo:
             e3nn_version = e3nn.__version__
         except ImportError:  # pragma: no cover - e3nn is a dependency
             e3nn_version = "not installed"
-        from equibasis.benchmarking import machine_description
-
         device = "cpu"
         return cls(
             command=command,
@@ -163,23 +156,16 @@ def _git_commit() -> str:
     root = Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
         return "not available (not a git checkout)"
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        commit = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "not available (git failed)"
     return commit + (" (with uncommitted changes)" if dirty else "")
@@ -208,8 +194,9 @@ class ConventionTable:
 
     def to_markdown(self) -> str:
         """A Markdown table, one row per convention."""
-        rows = [(r.convention, r.reference, _fmt(r.max_abs_diff), r.note or "") for r in self.rows]
-        return _table(["convention", "reference computed by", "max abs difference", "note"], rows)
+        rows = [(r.convention, r.reference, r.max_abs_diff, r.note) for r in self.rows]
+        header = ["convention", "reference computed by", "max abs difference", "note"]
+        return format_table(header, rows, cell=_cell)
 
 
 def _dig_style_reference(lmax: int, vec: np.ndarray) -> np.ndarray:
@@ -384,32 +371,21 @@ class SymmetryTable:
                 r.basis,
                 r.inputs,
                 r.output,
-                _fmt(r.rotation_change),
-                _fmt(r.rotation_equivariance),
-                _fmt(r.mirror_change),
-                _fmt(r.mirror_equivariance),
+                r.rotation_change,
+                r.rotation_equivariance,
+                r.mirror_change,
+                r.mirror_equivariance,
                 r.verdict if r.ok else f"**{r.verdict} (expected: {r.expected})**",
             )
             for r in self.rows
         ]
-        return _table(header, rows)
+        return format_table(header, rows, cell=_cell)
 
 
 _INVARIANT = "invariant (rotations and mirrors)"
 _CHIRAL = "rotation-invariant, changed by a mirror (chiral)"
 _EQUIVARIANT = "equivariant (rotations and mirrors)"
 _NEITHER = "neither invariant nor equivariant"
-
-
-def _orthogonal(gen: torch.Generator, proper: bool) -> torch.Tensor:
-    """A random rotation (proper) or a random mirror (a reflection through a random plane)."""
-    if proper:
-        q, r = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))
-        q = q * torch.sign(torch.diagonal(r))
-        return q if torch.det(q) > 0 else -q
-    n = torch.randn(3, generator=gen, dtype=torch.float64)
-    n = n / n.norm()
-    return torch.eye(3, dtype=torch.float64) - 2 * torch.outer(n, n)
 
 
 def _molecule(num_atoms: int, gen: torch.Generator) -> torch.Tensor:
@@ -423,31 +399,25 @@ def _molecule(num_atoms: int, gen: torch.Generator) -> torch.Tensor:
 
 
 def _features(pos: torch.Tensor, cutoff: float) -> dict[str, torch.Tensor]:
-    """Edges, distances, SphereNet angles and torsions of a molecule (equibasis.geometry)."""
+    """Edges, distances, SphereNet angles and torsions of a molecule (equibasis.geometry).
+
+    ``idx_i``, ``idx_j``, ``idx_k`` name the atoms of each triplet k -> j -> i.
+    """
     from equibasis import geometry
 
     edge_index = geometry.radius_graph(pos, cutoff)
     vec, dist = geometry.edge_vectors(pos, edge_index)
     idx_i, idx_j, idx_k, idx_kj, idx_ji = geometry.triplets(edge_index, pos.shape[0])
-    angle = geometry.spherenet_angle(pos, idx_i, idx_j, idx_k)
-    torsion = geometry.spherenet_torsion(pos, idx_i, idx_j, idx_k, idx_ji)
     return {
         "vec": vec,
         "dist": dist,
         "dist_kj": dist[idx_kj],
-        "angle": angle,
-        "torsion": torsion,
+        "angle": geometry.spherenet_angle(pos, idx_i, idx_j, idx_k),
+        "torsion": geometry.spherenet_torsion(pos, idx_i, idx_j, idx_k, idx_ji),
+        "idx_i": idx_i,
+        "idx_j": idx_j,
+        "idx_k": idx_k,
     }
-
-
-def _d_matrix(irreps: Any, matrix: torch.Tensor) -> torch.Tensor:
-    """e3nn's D(R) in float64 (e3nn builds its generators in the default dtype)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        return irreps.D_from_matrix(matrix).to(torch.float64)
-    finally:
-        torch.set_default_dtype(old)
 
 
 def _classify(
@@ -467,15 +437,19 @@ def measure_symmetry(
 ) -> SymmetryTable:
     """Apply random rotations and mirrors to a random molecule and compare every basis.
 
-    For each basis f and orthogonal matrix Q (``num_rotations`` rotations, as many mirrors), the
-    table gives max |f(Qx) - f(x)| ("Δ") and, for the harmonics, max |f(Qx) - D(Q) f(x)|
-    ("equiv. error", D from e3nn's ``Irreps.D_from_matrix``), both divided by max |f(x)|, the
-    largest over the matrices. Angles and torsions are SphereNet's (``equibasis.geometry``).
+    Measured with :func:`equibasis.testing.equivariance_error`, the checker the package ships
+    for users' models: every basis is one output of a single function of the positions
+    (``"cartesian_points"``), evaluated at x and at g x for ``num_rotations`` random rotations
+    R and as many improper elements -R (a mirror image, rotated). "Δ" is the error of the
+    output declared untransformed, max |f(g x) - f(x)|; "equiv. error", for the harmonics, that
+    of the output declared as their irreps, max |f(g x) - D(g) f(x)|. Both are the checker's
+    ``rel_error`` (divided by the larger of the two sides' max |f|), the largest over the irrep
+    blocks and the group elements. Angles and torsions are SphereNet's (``equibasis.geometry``).
 
     Args:
         num_atoms: Atoms of the random molecule (all pairs within the 5 Å cutoff).
         num_rotations: Random rotations and random mirrors each.
-        seed: Seed of the molecule and the matrices.
+        seed: Seed of the molecule and the group elements.
         tolerance: Relative error below which a quantity counts as unchanged (float64).
 
     Returns:
@@ -487,6 +461,7 @@ def measure_symmetry(
     from equibasis.polar import AngleBasis, TorsionBasis
     from equibasis.radial import BesselRBF, GaussianRBF
     from equibasis.tensor_field import EdgeEmbedding
+    from equibasis.testing import POINTS, equivariance_error, random_rotation
 
     cutoff, lmax = 5.0, 3
     gen = torch.Generator().manual_seed(seed)
@@ -551,38 +526,34 @@ def measure_symmetry(
             _EQUIVARIANT,
         ),
     ]
-    matrices = [(_orthogonal(gen, True), True) for _ in range(num_rotations)]
-    matrices += [(_orthogonal(gen, False), False) for _ in range(num_rotations)]
-    with torch.no_grad():
-        base = _features(pos, cutoff)
-        moved = [(_features(pos @ q.T, cutoff), q, proper) for q, proper in matrices]
-        rows = []
-        for name, inputs, output, fn, irreps, expected in cases:
-            f0 = fn(base)
-            scale = float(f0.abs().max()) or 1.0
-            change = {True: 0.0, False: 0.0}
-            equiv: dict[bool, float | None] = {True: None, False: None}
-            for feats, q, proper in moved:
-                f1 = fn(feats)
-                change[proper] = max(change[proper], float((f1 - f0).abs().max()) / scale)
-                if irreps is not None:
-                    d = _d_matrix(irreps, q)
-                    err = float((f1 - f0 @ d.T).abs().max()) / scale
-                    equiv[proper] = max(equiv[proper] or 0.0, err)
-            verdict = _classify(change[True], equiv[True], change[False], equiv[False], tolerance)
-            rows.append(
-                SymmetryRow(
-                    name,
-                    inputs,
-                    output,
-                    change[True],
-                    equiv[True],
-                    change[False],
-                    equiv[False],
-                    verdict,
-                    expected,
-                )
-            )
+    # outputs 0..len(cases)-1 untransformed (Δ), then each equivariant one again as its irreps
+    equivariant = [i for i, case in enumerate(cases) if case[4] is not None]
+    irreps_out = [None] * len(cases) + [cases[i][4] for i in equivariant]
+
+    def every_basis(p: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        features = _features(p, cutoff)
+        outputs = [case[3](features) for case in cases]
+        return (*outputs, *(outputs[i] for i in equivariant))
+
+    elements = [(random_rotation(gen), True) for _ in range(num_rotations)]
+    elements += [(-random_rotation(gen), False) for _ in range(num_rotations)]
+    worst = {proper: [0.0] * len(irreps_out) for proper in (True, False)}
+    for g, proper in elements:
+        result = equivariance_error(every_basis, POINTS, irreps_out, [pos], g=g, no_grad=True)
+        for e in result.errors:
+            worst[proper][e.output] = max(worst[proper][e.output], e.rel_error)
+
+    def errors(proper: bool, i: int) -> tuple[float, float | None]:
+        """Δ and equivariance error (None for an invariant basis) of case i."""
+        if i not in equivariant:
+            return worst[proper][i], None
+        return worst[proper][i], worst[proper][len(cases) + equivariant.index(i)]
+
+    rows = []
+    for i, (name, inputs, output, _, _, expected) in enumerate(cases):
+        measured = (*errors(True, i), *errors(False, i))
+        verdict = _classify(*measured, tolerance)
+        rows.append(SymmetryRow(name, inputs, output, *measured, verdict, expected))
     return SymmetryTable(tuple(rows), tolerance, num_rotations, num_atoms)
 
 
@@ -609,9 +580,9 @@ class TorsionJump:
             "harmonics of the same edge vectors move by the displacement only.",
             "",
         ]
-        rows = [(name, _fmt(v)) for name, v in self.basis_jump.items()]
-        rows.append(("spherical harmonics of the edge vectors (l ≤ 3)", _fmt(self.harmonics_jump)))
-        text.append(_table(["basis", "largest change / largest value"], rows))
+        rows: list[tuple[str, float]] = list(self.basis_jump.items())
+        rows.append(("spherical harmonics of the edge vectors (l ≤ 3)", self.harmonics_jump))
+        text.append(format_table(["basis", "largest change / largest value"], rows, cell=_cell))
         return "\n".join(text)
 
 
@@ -624,7 +595,6 @@ def measure_torsion_jump(displacement: float = 1e-6) -> TorsionJump:
     Returns:
         A :class:`TorsionJump`.
     """
-    from equibasis import geometry
     from equibasis.harmonics import spherical_harmonics
     from equibasis.polar import TorsionBasis
 
@@ -634,33 +604,22 @@ def measure_torsion_jump(displacement: float = 1e-6) -> TorsionJump:
             pos.append([radius * math.cos(azimuth), radius * math.sin(azimuth), 0.4])
         return torch.tensor(pos, dtype=torch.float64)
 
-    results = []
-    for sign in (1.0, -1.0):
-        pos = config(sign)
-        edge_index = geometry.radius_graph(pos, 5.0)
-        vec, dist = geometry.edge_vectors(pos, edge_index)
-        idx_i, idx_j, idx_k, idx_kj, idx_ji = geometry.triplets(edge_index, pos.shape[0])
-        angle = geometry.spherenet_angle(pos, idx_i, idx_j, idx_k)
-        torsion = geometry.spherenet_torsion(pos, idx_i, idx_j, idx_k, idx_ji)
-        # the triplet k=2 -> j=0 -> i=1
-        sel = (idx_k == 2) & (idx_j == 0) & (idx_i == 1)
-        results.append((dist[idx_kj], angle, torsion, sel, vec))
+    def jump(values: list[torch.Tensor]) -> float:
+        return float((values[0] - values[1]).abs().max() / values[0].abs().max())
+
+    before, after = (_features(config(sign), 5.0) for sign in (1.0, -1.0))
     jumps = {}
     for variant in ("dig", "consistent"):
         basis = TorsionBasis(num_spherical=3, num_radial=3, cutoff=5.0, variant=variant)
-        a = basis(*results[0][:3])
-        b = basis(*results[1][:3])
-        jumps[f"TorsionBasis ({variant!r})"] = float((a - b).abs().max() / a.abs().max())
-    sh = [spherical_harmonics(list(range(4)), r[4]) for r in results]
-    sh_jump = float((sh[0] - sh[1]).abs().max() / sh[0].abs().max())
-    sel = results[0][3]
-    return TorsionJump(
-        displacement,
-        float(results[0][2][sel][0]),
-        float(results[1][2][sel][0]),
-        jumps,
-        sh_jump,
-    )
+        values = [basis(f["dist_kj"], f["angle"], f["torsion"]) for f in (before, after)]
+        jumps[f"TorsionBasis ({variant!r})"] = jump(values)
+    sh_jump = jump([spherical_harmonics(list(range(4)), f["vec"]) for f in (before, after)])
+
+    def torsion_2_0_1(f: dict[str, torch.Tensor]) -> float:  # the triplet k=2 -> j=0 -> i=1
+        sel = (f["idx_k"] == 2) & (f["idx_j"] == 0) & (f["idx_i"] == 1)
+        return float(f["torsion"][sel][0])
+
+    return TorsionJump(displacement, torsion_2_0_1(before), torsion_2_0_1(after), jumps, sh_jump)
 
 
 # --------------------------------------------------------------------------- speed
@@ -718,14 +677,15 @@ class SpeedTable:
             "are indicative; ratios are steadier than absolute times because both sides run "
             "one after the other.\n\n"
         )
-        return head + _table(["task", "size", "equibasis (ms)", "peer", "peer (ms)", "ratio"], rows)
+        header = ["task", "size", "equibasis (ms)", "peer", "peer (ms)", "ratio"]
+        return head + format_table(header, rows, cell=_cell)
 
 
-def _time(fn: Callable[[], object], repeats: int) -> float:
-    from equibasis.benchmarking import time_callable
-
-    with torch.no_grad():  # min_time steadies the fast calls (many more repeats)
-        return time_callable(fn, repeats=repeats, warmup=1, min_time=0.05 * repeats).ms
+def _build_timed(factory: Callable[[], Any]) -> tuple[Any, float]:
+    """``factory()`` and the milliseconds it took (one call: construction is paid once)."""
+    built = []
+    timing = time_callable(lambda: built.append(factory()), repeats=1, warmup=0)
+    return built[0], timing.ms
 
 
 def measure_speed(
@@ -748,8 +708,6 @@ def measure_speed(
     Returns:
         A :class:`SpeedTable`; a peer that is not installed gets ``None``.
     """
-    from equibasis.benchmarking import machine_description
-
     gen = torch.Generator().manual_seed(seed)
     dist = 0.5 + 4.4 * torch.rand(num_edges, generator=gen)
     angle = math.pi * torch.rand(num_edges, generator=gen)
@@ -762,9 +720,13 @@ def measure_speed(
     def add(
         task: str, ours: Callable[[], object] | None, peer: str, other: Callable[[], object] | None
     ) -> None:
-        ours_ms = _time(ours, repeats) if ours is not None else None
-        peer_ms = _time(other, repeats) if other is not None else None
-        rows.append(SpeedRow(task, size, ours_ms, peer, peer_ms))
+        def ms(fn: Callable[[], object] | None) -> float | None:
+            if fn is None:
+                return None
+            with torch.no_grad():  # min_time steadies the fast calls (many more repeats)
+                return time_callable(fn, repeats=repeats, warmup=1, min_time=0.05 * repeats).ms
+
+        rows.append(SpeedRow(task, size, ms(ours), peer, ms(other)))
 
     def optional(module: str) -> Any:
         try:
@@ -799,14 +761,12 @@ def measure_speed(
             (lambda p=peers["bessel"]: p(dist)) if pyg else None,
         )
     if polar is not None:
-        start = time.perf_counter()
-        a = polar.AngleBasis(num_spherical=7, num_radial=6, cutoff=5.0, variant="pyg")
-        ours_build = (time.perf_counter() - start) * 1e3
+        a, ours_build = _build_timed(
+            lambda: polar.AngleBasis(num_spherical=7, num_radial=6, cutoff=5.0, variant="pyg")
+        )
         peer_layer, peer_build = None, None
         if pyg and slow_peers:
-            start = time.perf_counter()
-            peer_layer = SphericalBasisLayer(7, 6, 5.0)
-            peer_build = (time.perf_counter() - start) * 1e3
+            peer_layer, peer_build = _build_timed(lambda: SphericalBasisLayer(7, 6, 5.0))
         peer_name = (
             "PyG SphericalBasisLayer"
             if peer_layer is not None
@@ -1017,9 +977,8 @@ class ModelResults:
             (name, f"{tr:.1%}", f"{ro:.1%}", f"{mi:.1%}", f"{loss:.3g}", f"{sec:.1f}")
             for name, tr, ro, mi, loss, sec in self.rows
         ]
-        return _table(
-            ["model", "train", "rotated copies", "mirrored copies", "final loss", "time (s)"], rows
-        )
+        header = ["model", "train", "rotated copies", "mirrored copies", "final loss", "time (s)"]
+        return format_table(header, rows, cell=_cell)
 
 
 def _model_section(quick: bool, seed: int) -> str:
@@ -1191,11 +1150,13 @@ def _symmetry_markdown(quick: bool, seed: int) -> str:
     )
     legend = (
         f"A random molecule of {table.num_atoms} atoms (all pairs within the 5 Å cutoff), "
-        f"{table.num_rotations} random rotations and {table.num_rotations} random mirrors. "
-        "Δ = max |f(Qx) − f(x)| / max |f(x)|; equiv. error = max |f(Qx) − D(Q) f(x)| / max |f(x)| "
-        "with D(Q) from e3nn's `Irreps.D_from_matrix` (only for outputs that are irreps). Angles "
-        "and torsions are SphereNet's (`equibasis.geometry`). A quantity counts as unchanged "
-        f"below {table.tolerance:g}.\n\n"
+        f"{table.num_rotations} random rotations R and {table.num_rotations} random mirrors "
+        "−R (a mirror image, rotated), measured with equibasis's own checker "
+        "`equibasis.testing.equivariance_error`. Δ = max |f(Qx) − f(x)|; equiv. error = "
+        "max |f(Qx) − D(Q) f(x)| with D(Q) from e3nn's `Irrep.D_from_matrix` (only for outputs "
+        "that are irreps); both relative to the larger max |f| of the two sides, the largest "
+        "over the irrep blocks and the matrices Q. Angles and torsions are SphereNet's "
+        f"(`equibasis.geometry`). A quantity counts as unchanged below {table.tolerance:g}.\n\n"
     )
     summary = (
         "\n\nReading: the radial, angle and tensor-field radial features are invariant: a "

@@ -6,7 +6,6 @@ coordinates, or with scipy where an independent oracle exists (the harmonics, an
 dependence of each torsion panel).
 """
 
-# ruff: noqa: E741  (l is the degree)
 import math
 import re
 import sys
@@ -226,28 +225,21 @@ def test_torsion_variants_side_by_side():
     assert "dig" in fig.get_suptitle() and "consistent" in fig.get_suptitle()
 
 
-def test_torsion_column_layouts():
+@pytest.mark.parametrize(
+    ("variant", "orders", "l1_m_minus1_n2"),
+    [
+        # DIG lists degree 2 as m = 0, 1, 2, -2, -1 after the 1 + 3 functions of l = 0, 1
+        ("dig", (0, 1, 2, -2, -1), (1 + 2) * 3 + 1),
+        ("consistent", (-2, -1, 0, 1, 2), (1 + 0) * 3 + 1),  # standard order m = -l..l
+    ],
+)
+def test_torsion_column_layouts(variant, orders, l1_m_minus1_n2):
     class Fake:
         num_radial = 3
-        variant = "dig"
 
-    # DIG lists degree 2 as m = 0, 1, 2, -2, -1 after the 1 + 3 functions of l = 0, 1
-    assert [plots._torsion_column(Fake(), 2, m, 1) for m in (0, 1, 2, -2, -1)] == [
-        12,
-        15,
-        18,
-        21,
-        24,
-    ]
-    assert plots._torsion_column(Fake(), 1, -1, 2) == (3 * 3) + 1
-    Fake.variant = "consistent"  # standard order m = -l..l
-    assert [plots._torsion_column(Fake(), 2, m, 1) for m in (-2, -1, 0, 1, 2)] == [
-        12,
-        15,
-        18,
-        21,
-        24,
-    ]
+    Fake.variant = variant
+    assert [plots._torsion_column(Fake(), 2, m, 1) for m in orders] == [12, 15, 18, 21, 24]
+    assert plots._torsion_column(Fake(), 1, -1, 2) == l1_m_minus1_n2
 
 
 # ----------------------------------------------------------------------------- harmonics

@@ -119,6 +119,24 @@ def test_symmetry_verdicts_are_the_documented_ones():
     assert table.ok
 
 
+def test_symmetry_catches_harmonics_in_the_wrong_order(monkeypatch):
+    # negative control through the checker: l = 1 as (x, y, z) instead of e3nn's (y, z, x)
+    pytest.importorskip("equibasis.polar")
+    harmonics = pytest.importorskip("equibasis.harmonics")
+    right = harmonics.spherical_harmonics
+
+    def xyz_order(*args, **kwargs):
+        y = right(*args, **kwargs)
+        return y[..., [0, 3, 1, 2, *range(4, y.shape[-1])]]
+
+    monkeypatch.setattr(harmonics, "spherical_harmonics", xyz_order)
+    table = report.measure_symmetry(num_atoms=5, num_rotations=1, seed=3)
+    row = next(r for r in table.rows if r.basis == "spherical harmonics")
+    assert row.verdict == report._NEITHER and not table.ok
+    assert row.rotation_equivariance > 0.1 and row.mirror_equivariance > 0.1
+    assert row.rotation_change > 0.1  # it does move: "changed", but not as D(g) says
+
+
 def test_classify_negative_controls():
     tol = 1e-9
     assert report._classify(0.0, None, 0.0, None, tol) == report._INVARIANT

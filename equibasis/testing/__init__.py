@@ -26,6 +26,8 @@ from equibasis.testing.checks import (
     assert_invariant,
     equivariance_error,
     forces_from,
+    quaternion_to_matrix,
+    random_rotation,
     tolerance_for,
 )
 
@@ -37,6 +39,8 @@ __all__ = [
     "assert_invariant",
     "equivariance_error",
     "forces_from",
+    "quaternion_to_matrix",
+    "random_rotation",
     "strategies",
     "tolerance_for",
 ]

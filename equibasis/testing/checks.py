@@ -41,6 +41,8 @@ __all__ = [
     "assert_invariant",
     "equivariance_error",
     "forces_from",
+    "quaternion_to_matrix",
+    "random_rotation",
     "tolerance_for",
 ]
 
@@ -296,10 +298,22 @@ def _check_orthogonal(g: torch.Tensor) -> torch.Tensor:
     return g
 
 
-def _random_rotation(generator: torch.Generator | None) -> torch.Tensor:
-    # Haar-uniform: normalised 4D Gaussian quaternion (float64, CPU)
-    q = torch.randn(4, dtype=torch.float64, generator=generator)
-    w, x, y, z = (q / q.norm()).tolist()
+def quaternion_to_matrix(q: Sequence[float]) -> torch.Tensor:
+    """Rotation matrix (float64, CPU) of the quaternion ``q = (w, x, y, z)``, normalised first.
+
+    Args:
+        q: Four numbers, not all zero; ``q`` and ``-q`` give the same rotation.
+
+    Returns:
+        A float64 tensor of shape ``(3, 3)`` with determinant +1.
+
+    Example:
+        >>> quaternion_to_matrix([0.0, 0.0, 0.0, 1.0])  # half turn about z
+        tensor([[-1.,  0.,  0.],
+                [ 0., -1.,  0.],
+                [ 0.,  0.,  1.]], dtype=torch.float64)
+    """
+    w, x, y, z = (torch.as_tensor(q, dtype=torch.float64) / math.hypot(*q)).tolist()
     return torch.tensor(
         [
             [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
@@ -308,6 +322,18 @@ def _random_rotation(generator: torch.Generator | None) -> torch.Tensor:
         ],
         dtype=torch.float64,
     )
+
+
+def random_rotation(generator: torch.Generator | None = None) -> torch.Tensor:
+    """A Haar-uniform random rotation (float64, CPU): a normalised 4-D Gaussian quaternion.
+
+    Args:
+        generator: Optional ``torch.Generator`` for reproducible draws.
+
+    Returns:
+        A float64 tensor of shape ``(3, 3)`` in SO(3).
+    """
+    return quaternion_to_matrix(torch.randn(4, dtype=torch.float64, generator=generator).tolist())
 
 
 def _random_permutation(n: int, generator: torch.Generator | None) -> torch.Tensor:
@@ -619,7 +645,7 @@ def equivariance_error(
     )
     t, perm = _resolve_translation_permutation(problem, translation, permutation, generator)
     if g is None:
-        g = _random_rotation(generator)
+        g = random_rotation(generator)
         if bool(torch.rand((), generator=generator) < 0.5):
             g = -g
     return problem.result(_check_orthogonal(g), t, perm)
@@ -675,7 +701,7 @@ def _cases(
         cases.append((_check_orthogonal(g), None, None))
     else:
         for _ in range(ntrials):
-            R = _random_rotation(generator)
+            R = random_rotation(generator)
             cases.append((R, None, None))
             if parity:
                 cases.append((-R, None, None))

@@ -38,6 +38,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from equibasis._validation import check_choice, check_int, check_positive
+from equibasis.testing.checks import quaternion_to_matrix
 
 __all__ = [
     "Molecule",
@@ -98,17 +99,6 @@ def _check_dtype(dtype: object) -> torch.dtype:
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating torch.dtype, received {dtype!r}")
     return dtype
-
-
-def _quaternion_to_matrix(q: Sequence[float]) -> np.ndarray:
-    w, x, y, z = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-        ]
-    )
 
 
 def _direction(u: float, v: float) -> tuple[float, float, float]:
@@ -187,7 +177,9 @@ def rotations(
     max_angle = check_positive("max_angle", max_angle)
     if max_angle > math.pi:
         raise ValueError(f"max_angle must be in (0, pi], received {max_angle}")
-    return _quaternions(max_angle).map(lambda q: _tensor(_quaternion_to_matrix(q), dtype, device))
+    return _quaternions(max_angle).map(
+        lambda q: _tensor(quaternion_to_matrix(q).numpy(), dtype, device)
+    )
 
 
 def orthogonal_matrices(
@@ -215,7 +207,9 @@ def orthogonal_matrices(
     """
     _check_dtype(dtype)
     return st.tuples(_quaternions(math.pi), st.booleans()).map(
-        lambda qs: _tensor((-1.0 if qs[1] else 1.0) * _quaternion_to_matrix(qs[0]), dtype, device)
+        lambda qs: _tensor(
+            (-1.0 if qs[1] else 1.0) * quaternion_to_matrix(qs[0]).numpy(), dtype, device
+        )
     )
 
 
