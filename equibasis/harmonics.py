@@ -1,0 +1,638 @@
+r"""Real spherical harmonics of any degree, as e3nn irreps, and exact convention converters.
+
+One vectorised recurrence (the one sphericart uses) computes the orthonormal real harmonics
+:math:`Y_{lm}` of the standard (Wikipedia) convention for every degree up to any ``lmax``:
+
+* :math:`c_m + i s_m = (x + i y)^m` by the complex-product recurrence
+  :math:`c_m = c_{m-1} x - s_{m-1} y`, :math:`s_m = c_{m-1} y + s_{m-1} x`;
+* the normalised, homogeneous Legendre factors :math:`\bar Q_l^m(z, r^2)` by the three-term
+  recurrence of the fully normalised associated Legendre functions,
+
+.. math::
+
+    \bar Q_0^0 = \frac{1}{\sqrt{4\pi}},\quad
+    \bar Q_l^l = \sqrt{\tfrac{2l+1}{2l}}\,\bar Q_{l-1}^{l-1},\quad
+    \bar Q_l^{l-1} = \sqrt{2l+1}\, z\, \bar Q_{l-1}^{l-1},\quad
+    \bar Q_l^m = a_{lm}\, z\, \bar Q_{l-1}^m - b_{lm}\, r^2\, \bar Q_{l-2}^m,
+
+    a_{lm} = \sqrt{\frac{4l^2-1}{l^2-m^2}},\qquad
+    b_{lm} = \sqrt{\frac{2l+1}{2l-3}\,\frac{(l-1)^2-m^2}{l^2-m^2}},
+
+    Y_{l,0} = \bar Q_l^0,\qquad Y_{l,m} = \sqrt 2\,\bar Q_l^m c_m,\qquad
+    Y_{l,-m} = \sqrt 2\,\bar Q_l^m s_m \quad (m > 0).
+
+All factors stay of order one, so the recurrence is stable in float32 and float64 to any degree
+(no factorials, no :math:`(2l-1)!!` overflow). :func:`spherical_harmonics` returns e3nn's layout,
+which is the same recurrence on the permuted axes ``(z, x, y)`` (e3nn's polar axis is ``y``).
+See ``docs/conventions.md`` for every convention and the maps between them.
+"""
+
+import functools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from e3nn.o3 import Irreps
+
+from equibasis._validation import (
+    check_choice,
+    check_float_tensor,
+    check_int,
+    check_last_dim,
+)
+
+__all__ = [
+    "CONVENTIONS",
+    "NORMALIZATIONS",
+    "SphericalHarmonics",
+    "convert_sh",
+    "real_spherical_harmonics",
+    "spherical_harmonics",
+]
+
+NORMALIZATIONS = ("integral", "component", "norm")
+CONVENTIONS = ("e3nn", "sphericart", "scipy", "dig")
+
+# torch.nn.functional.normalize's eps: normalize=True divides by max(|x|, eps) as e3nn does.
+_NORMALIZE_EPS = 1e-12
+_INV_SQRT_4PI = 1.0 / math.sqrt(4.0 * math.pi)
+
+# ---------------------------------------------------------------------------------------------
+# recurrence constants (plain Python floats, cached per degree; tensors are made per call so
+# that dtype and device follow the input and torch.compile sees constants)
+# ---------------------------------------------------------------------------------------------
+_COEFFICIENTS: dict[int, tuple[list[float], list[float], float, float, list[int]]] = {}
+
+
+def _degree_coefficients(l: int) -> tuple[list[float], list[float], float, float, list[int]]:
+    """Return ``(a, b, diag, off, gather)`` for degree ``l >= 1`` (see the module docstring).
+
+    ``a``/``b`` hold a_lm, b_lm for m = 0..l-2; ``diag`` = sqrt((2l+1)/(2l)); ``off`` =
+    sqrt(2l+1); ``gather`` maps the rows m = -l..l of Y_l to rows |m| of the Q block.
+    """
+    cached = _COEFFICIENTS.get(l)
+    if cached is None:
+        a = [math.sqrt((4 * l * l - 1) / (l * l - m * m)) for m in range(l - 1)]
+        b = [
+            math.sqrt((2 * l + 1) / (2 * l - 3) * ((l - 1) ** 2 - m * m) / (l * l - m * m))
+            for m in range(l - 1)
+        ]
+        gather = [abs(m) for m in range(-l, l + 1)]
+        cached = (a, b, math.sqrt((2 * l + 1) / (2 * l)), math.sqrt(2 * l + 1), gather)
+        _COEFFICIENTS[l] = cached
+    return cached
+
+
+def _safe_normalize(v: torch.Tensor) -> torch.Tensor:
+    """``v / max(|v|, eps)`` as ``torch.nn.functional.normalize``, with a zero gradient at 0.
+
+    e3nn's normalisation has a gradient of about 1/eps at the zero vector; here the zero
+    vector maps to 0 with a zero gradient (double ``where``: the masked branch never sees 0).
+    """
+    r2 = (v * v).sum(-1, keepdim=True)
+    nonzero = r2 > 0
+    safe_r2 = torch.where(nonzero, r2, torch.ones_like(r2))
+    inv = 1.0 / torch.sqrt(safe_r2).clamp_min(_NORMALIZE_EPS)
+    return torch.where(nonzero, v * inv, torch.zeros_like(v))
+
+
+def _standard_blocks(
+    lmax: int, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, r2: torch.Tensor
+) -> list[torch.Tensor]:
+    """Orthonormal real harmonics of the standard convention, one block per degree.
+
+    Args:
+        lmax: Highest degree.
+        x: First Cartesian component, shape ``(N,)``.
+        y: Second Cartesian component, shape ``(N,)``.
+        z: Polar component, shape ``(N,)``.
+        r2: ``x^2 + y^2 + z^2``, shape ``(N,)``; the blocks are homogeneous of degree l.
+
+    ``z`` and ``r2`` may be float64 while ``x``, ``y`` are float32: the Legendre recurrence is
+    then run in float64. The blocks are polynomials of (x, y, z, r2), and a float32 ``r2``
+    inconsistent with x^2 + y^2 + z^2 by one rounding is amplified ~ l^2/4 times by the
+    three-term recurrence (3.8e-6 at l = 12); exact r2 and z keep float32 output within
+    ~1e-6 of the exact harmonics of the float32 input, as e3nn's own float32 output.
+
+    Returns:
+        ``lmax + 1`` tensors of shape ``(2l + 1, N)`` (component-major), rows m = -l..l.
+    """
+    dtype, device = x.dtype, x.device
+    qdtype = z.dtype
+    n = x.shape[0]
+    y0 = torch.full((1, n), _INV_SQRT_4PI, dtype=dtype, device=device)
+    blocks = [y0]
+    if lmax == 0:
+        return blocks
+    # c_m + i s_m = (x + iy)^m, m = 1..lmax, by complex products, doubling the block of known
+    # powers each step (w^(k+j) = w^k w^j): O(log lmax) kernel launches instead of O(lmax)
+    cc, ss = x.unsqueeze(0), y.unsqueeze(0)
+    while cc.shape[0] < lmax:
+        k = cc.shape[0]
+        ck, sk = cc[k - 1 : k], ss[k - 1 : k]
+        c_lo, s_lo = cc[: min(k, lmax - k)], ss[: min(k, lmax - k)]
+        cc = torch.cat([cc, c_lo * ck - s_lo * sk])
+        ss = torch.cat([ss, c_lo * sk + s_lo * ck])
+    ones = torch.full((1, n), 1.0 / math.sqrt(2.0), dtype=dtype, device=device)
+    # rows s_lmax .. s_1, 1/sqrt2, c_1 .. c_lmax, times sqrt2: degree l is a contiguous slice
+    cs = torch.cat([ss.flip(0), ones, cc]) * math.sqrt(2.0)  # (2 lmax + 1, N)
+
+    # Q blocks carry a trailing zero row (m = l + 1), so m = 0..l-1 share one vectorised
+    # step: a_{l,l-1} = sqrt(2l+1) and b_{l,l-1} = 0 give Q_l^{l-1} = sqrt(2l+1) z Q_{l-1}^{l-1}
+    zrow = z.unsqueeze(0)
+    r2row = r2.unsqueeze(0)
+    zero = torch.zeros((1, n), dtype=qdtype, device=device)
+    q_prev2 = None
+    q_prev = torch.cat([y0.to(qdtype), zero])  # rows m = 0, 1
+    for l in range(1, lmax + 1):
+        at, bt, diag, index = _degree_tensors(l, qdtype, device)
+        low = q_prev[:l] * at * zrow  # (l, N), m = 0..l-1
+        if q_prev2 is not None:
+            low = torch.addcmul(low, q_prev2[:l] * bt, r2row)  # bt holds -b_lm
+        q = torch.cat([low, q_prev[l - 1 : l] * diag, zero])  # (l + 2, N), m = 0..l+1
+        # rows |m| for m = -l..l (cast first: l + 2 rows instead of 2l + 1)
+        block = (q if qdtype == dtype else q.to(dtype)).index_select(0, index)
+        blocks.append(block * cs[lmax - l : lmax + l + 1])
+        q_prev2, q_prev = q_prev, q
+    return blocks
+
+
+_TENSORS: dict[tuple[int, torch.dtype, torch.device], tuple] = {}
+
+
+def _degree_tensors(
+    l: int, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, float, torch.Tensor]:
+    """Recurrence constants of degree l as tensors: a_lm (m < l), -b_lm, diag, |m| index."""
+    key = (l, dtype, device)
+    cached = None if torch.compiler.is_compiling() else _TENSORS.get(key)
+    if cached is None:
+        a, b, diag, off, gather = _degree_coefficients(l)
+        at = torch.tensor([*a, off], dtype=dtype, device=device).unsqueeze(1)
+        bt = torch.tensor([-v for v in b] + [0.0], dtype=dtype, device=device).unsqueeze(1)
+        index = torch.tensor(gather, dtype=torch.long, device=device)
+        cached = (at, bt, diag, index)
+        if not torch.compiler.is_compiling():
+            _TENSORS[key] = cached
+    at, bt, diag, index = cached
+    return at, bt, diag, index
+
+
+def _degree_scale(l: int, normalization: str) -> float:
+    """Factor from the orthonormal ("integral") harmonics to e3nn's ``normalization``."""
+    if normalization == "integral":
+        return 1.0
+    if normalization == "component":
+        return math.sqrt(4.0 * math.pi)
+    return math.sqrt(4.0 * math.pi / (2 * l + 1))  # "norm"
+
+
+def _evaluate_rows(
+    ls: Sequence[int], v: torch.Tensor, normalize: bool, normalization: str, e3nn_axes: bool
+) -> torch.Tensor:
+    """``(n, 3)`` -> ``(n, sum(2l+1))`` for one cache-sized chunk of rows."""
+    if normalize:
+        v = _safe_normalize(v)
+    # Legendre part in float64 for lower precisions (see _standard_blocks); exact for float32
+    vq = v if v.dtype == torch.float64 else v.to(torch.float64)
+    r2 = (vq * vq).sum(-1)
+    if e3nn_axes:  # e3nn(v) == standard(v[..., [2, 0, 1]]): polar axis y
+        x, y, z = v[:, 2], v[:, 0], vq[:, 1]
+    else:
+        x, y, z = v[:, 0], v[:, 1], vq[:, 2]
+    blocks = _standard_blocks(max(ls), x, y, z, r2)
+    out = []
+    for l in ls:
+        block = blocks[l]
+        scale = _degree_scale(l, normalization)
+        if scale != 1.0:
+            block = block * scale
+        out.append(block)
+    # component-major cat (contiguous copies), then one blocked transpose to (n, dim)
+    return torch.cat(out, dim=0).T.contiguous()
+
+
+# Rows per chunk: the component-major working set (~ (lmax+1)^2 x chunk values) then stays in
+# cache, and the output is written once per chunk instead of once per intermediate.
+_CHUNK = 16384
+
+
+def _evaluate(
+    ls: Sequence[int],
+    v: torch.Tensor,
+    normalize: bool,
+    normalization: str,
+    e3nn_axes: bool,
+) -> torch.Tensor:
+    """Shared body of every public entry point: ``(..., 3)`` -> ``(..., sum(2l+1))``."""
+    batch = v.shape[:-1]
+    v = v.reshape(-1, 3)
+    n = v.shape[0]
+    if n <= _CHUNK or v.device.type != "cpu" or torch.compiler.is_compiling():
+        out = _evaluate_rows(ls, v, normalize, normalization, e3nn_axes)
+    else:
+        out = torch.cat(
+            [
+                _evaluate_rows(ls, v[i : i + _CHUNK], normalize, normalization, e3nn_axes)
+                for i in range(0, n, _CHUNK)
+            ]
+        )
+    return out.reshape(*batch, sum(2 * l + 1 for l in ls))
+
+
+def _check_vectors(x: object) -> torch.Tensor:
+    x = check_float_tensor("x", x)
+    if x.is_complex():
+        raise TypeError(f"x must be a real floating-point tensor, received {x.dtype}")
+    return check_last_dim("x", x, 3)
+
+
+def _parse_irreps(
+    irreps_out: int | Sequence[int] | str | Irreps, irreps_in: object
+) -> tuple[list[int], Irreps, Irreps]:
+    """e3nn's SphericalHarmonics.__init__ rules: degrees, irreps_out and irreps_in."""
+    if isinstance(irreps_out, str):
+        irreps_out = Irreps(irreps_out)
+    if isinstance(irreps_out, Irreps) and irreps_in is None:
+        for _, (l, p) in irreps_out:
+            if l % 2 == 1 and p == 1:
+                irreps_in = Irreps("1e")
+    if irreps_in is None:
+        irreps_in = Irreps("1o")
+    irreps_in = Irreps(irreps_in)
+    if irreps_in not in (Irreps("1x1o"), Irreps("1x1e")):
+        raise ValueError(
+            "irreps_in for SphericalHarmonics must be either a vector (`1x1o`) or a "
+            f"pseudovector (`1x1e`), not `{irreps_in}`"
+        )
+    input_p = irreps_in[0].ir.p
+    if isinstance(irreps_out, Irreps):
+        ls: list[int] = []
+        for mul, (l, p) in irreps_out:
+            if p != input_p**l:
+                raise ValueError(
+                    f"irreps_out `{irreps_out}` passed to SphericalHarmonics asked for an output "
+                    f"of l = {l} with parity p = {p}, which is inconsistent with the input "
+                    f"parity {input_p}; the output parity should have been p = {input_p**l}"
+                )
+            ls.extend([l] * mul)
+    elif isinstance(irreps_out, int) and not isinstance(irreps_out, bool):
+        ls = [check_int("l", irreps_out)]
+    elif isinstance(irreps_out, Sequence):
+        ls = [check_int("l", l) for l in irreps_out]
+    else:
+        raise TypeError(
+            "l must be an int, a list of ints, an irreps string or an e3nn Irreps, "
+            f"received {type(irreps_out).__name__}"
+        )
+    if not ls:
+        raise ValueError("l must name at least one degree, received an empty list")
+    out = Irreps([(1, (l, input_p**l)) for l in ls]).simplify()
+    return ls, out, irreps_in
+
+
+def spherical_harmonics(
+    l: int | Sequence[int] | str | Irreps,
+    x: torch.Tensor,
+    normalize: bool = True,
+    normalization: str = "integral",
+) -> torch.Tensor:
+    r"""Real spherical harmonics in e3nn's convention, for any degree.
+
+    Same contract and output as :func:`e3nn.o3.spherical_harmonics` (which stops at l = 12):
+
+    .. math::
+
+        Y^l_{\text{e3nn}}(v) = c_l\, Y^l_{\text{std}}(v_z, v_x, v_y),
+
+    i.e. the standard real harmonics (Wikipedia, :func:`real_spherical_harmonics`) of the
+    cyclically permuted vector, so e3nn's polar axis is ``y``; rows of each degree are
+    m = -l..l of that standard convention. :math:`c_l` is 1 (``"integral"``:
+    :math:`\int_{S^2} Y_m^2 = 1`), :math:`\sqrt{4\pi}` (``"component"``:
+    :math:`\|Y^l\|^2 = 2l+1`) or :math:`\sqrt{4\pi/(2l+1)}` (``"norm"``: :math:`\|Y^l\| = 1`).
+    Equivariant: :math:`Y^l(Rv) = D^l(R) Y^l(v)` with e3nn's ``Irrep.D_from_matrix``.
+
+    With ``normalize=True`` the input is divided by ``max(|v|, 1e-12)`` exactly as e3nn does;
+    the zero vector gives 0 for l >= 1 (and the constant for l = 0), and its gradient is
+    defined as 0 (e3nn's is about 1/eps there). With ``normalize=False`` the output is the
+    homogeneous polynomial :math:`|v|^l Y^l(\hat v)`.
+
+    Args:
+        l: Degree(s): an int, a list of ints (any order, repeats allowed), or irreps
+            (string or :class:`e3nn.o3.Irreps`) whose parities follow e3nn's rules
+            (``p = (-1)^l`` for vectors, ``p = 1`` for pseudovectors).
+        x: Vectors, shape ``(..., 3)``, float32 or float64, any device; any length unit.
+        normalize: Project ``x`` on the unit sphere first.
+        normalization: ``"integral"``, ``"component"`` or ``"norm"`` (e3nn's names).
+
+    Returns:
+        Shape ``(..., sum(2l+1))``, the degrees in the order given, with the dtype and device
+        of ``x``.
+
+    Raises:
+        TypeError: If ``x`` is not a real floating tensor or ``l`` has a bad type.
+        ValueError: If ``x`` is not ``(..., 3)``, a degree is negative, the irreps parities
+            are inconsistent, or ``normalization`` is unknown.
+
+    Example:
+        >>> y = spherical_harmonics([0, 1, 2], torch.tensor([[0.0, 2.0, 0.0]]))
+        >>> y.shape
+        torch.Size([1, 9])
+        >>> bool(torch.isclose(y[0, 6], torch.tensor(math.sqrt(5 / math.pi) / 2)))
+        True
+        >>> spherical_harmonics(41, torch.randn(4, 3)).shape
+        torch.Size([4, 83])
+
+    References:
+        e3nn ``o3.spherical_harmonics`` (layout, normalisations); sphericart
+        (Bigi et al., J. Chem. Phys. 159, 064802 (2023)) for the recurrence.
+    """
+    x = _check_vectors(x)
+    check_choice("normalization", normalization, NORMALIZATIONS)
+    ls, _, _ = _parse_irreps(l, None)
+    return _evaluate(ls, x, bool(normalize), normalization, e3nn_axes=True)
+
+
+class SphericalHarmonics(torch.nn.Module):
+    """Module form of :func:`spherical_harmonics`, a drop-in for e3nn.o3.SphericalHarmonics.
+
+    Args:
+        irreps_out: Degrees: int, list of ints, irreps string or :class:`e3nn.o3.Irreps`.
+        normalize: Project the input on the unit sphere first.
+        normalization: ``"integral"``, ``"component"`` or ``"norm"``.
+        irreps_in: ``"1o"`` (vectors, default) or ``"1e"`` (pseudovectors); when omitted and
+            ``irreps_out`` has an odd degree with even parity, ``"1e"`` is inferred (as e3nn).
+
+    Attributes:
+        irreps_out: The output irreps (simplified, as e3nn).
+        irreps_in: ``1x1o`` or ``1x1e``.
+
+    Raises:
+        ValueError: As e3nn: irreps_in not a (pseudo)vector, or an output parity inconsistent
+            with the input parity; also an unknown normalization or a negative degree.
+
+    Example:
+        >>> sh = SphericalHarmonics("0e + 1o + 2e", normalize=True)
+        >>> sh.irreps_out
+        1x0e+1x1o+1x2e
+        >>> sh(torch.randn(5, 3)).shape
+        torch.Size([5, 9])
+    """
+
+    def __init__(
+        self,
+        irreps_out: int | Sequence[int] | str | Irreps,
+        normalize: bool = True,
+        normalization: str = "integral",
+        irreps_in: str | Irreps | None = None,
+    ) -> None:
+        super().__init__()
+        check_choice("normalization", normalization, NORMALIZATIONS)
+        ls, out, irreps_in = _parse_irreps(irreps_out, irreps_in)
+        self.normalize = bool(normalize)
+        self.normalization = normalization
+        self.irreps_in = irreps_in
+        self.irreps_out = out
+        self._ls = ls
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Harmonics of ``x`` (..., 3) -> (..., irreps_out.dim)."""
+        x = _check_vectors(x)
+        return _evaluate(self._ls, x, self.normalize, self.normalization, e3nn_axes=True)
+
+    def extra_repr(self) -> str:
+        """Show the irreps and options."""
+        return (
+            f"{self.irreps_out}, normalize={self.normalize}, "
+            f"normalization={self.normalization!r}, irreps_in={self.irreps_in}"
+        )
+
+
+def real_spherical_harmonics(lmax: int, x: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+    r"""Standard real spherical harmonics (Wikipedia / sphericart), degrees 0..lmax.
+
+    .. math::
+
+        Y_{lm} = \begin{cases}
+            \sqrt2\,(-1)^m\,\operatorname{Im} Y_l^{|m|} & m < 0\\
+            Y_l^0 & m = 0\\
+            \sqrt2\,(-1)^m\,\operatorname{Re} Y_l^m & m > 0
+        \end{cases}
+
+    with :math:`Y_l^m` the complex harmonics with the Condon-Shortley phase (scipy's), polar
+    axis z, azimuth from x towards y. Orthonormal on the sphere ("integral"). Positive for
+    m = l and m = -l near the +x/+y axes: :math:`Y_{1,-1}, Y_{1,0}, Y_{1,1} =
+    \sqrt{3/4\pi}\,(y, z, x)`.
+
+    Args:
+        lmax: Highest degree (>= 0), any size.
+        x: Vectors, shape ``(..., 3)`` as (x, y, z), float32 or float64, any device.
+        normalize: Project on the unit sphere first (the zero vector gives 0 for l >= 1 with
+            a zero gradient); ``False`` gives the solid harmonics :math:`|x|^l Y_{lm}(\hat x)`.
+            For vectors already of unit length both give the same values.
+
+    Returns:
+        Shape ``(..., (lmax + 1)**2)``, column ``l*l + l + m`` holds :math:`Y_{lm}`.
+
+    Raises:
+        TypeError: If ``x`` is not a real floating tensor or ``lmax`` not an int.
+        ValueError: If ``lmax < 0`` or ``x`` is not ``(..., 3)``.
+
+    Example:
+        >>> y = real_spherical_harmonics(1, torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64))
+        >>> [round(v, 6) for v in y[0].tolist()]
+        [0.282095, 0.0, 0.0, 0.488603]
+
+    References:
+        https://en.wikipedia.org/wiki/Table_of_spherical_harmonics#Real_spherical_harmonics;
+        sphericart ``SphericalHarmonics(l_max).compute``.
+    """
+    lmax = check_int("lmax", lmax)
+    x = _check_vectors(x)
+    return _evaluate(range(lmax + 1), x, bool(normalize), "integral", e3nn_axes=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# convention converters
+# ---------------------------------------------------------------------------------------------
+def _lm_pairs(lmax: int) -> list[tuple[int, int]]:
+    return [(l, m) for l in range(lmax + 1) for m in range(-l, l + 1)]
+
+
+@functools.lru_cache(maxsize=32)
+def _e3nn_from_standard(lmax: int) -> tuple[np.ndarray, ...]:
+    """Orthogonal ``D_l`` with ``e3nn_l(v) = D_l @ standard_l(v)`` for the same vector v.
+
+    ``e3nn_l(v) = standard_l(P v)`` with ``P v = (v_z, v_x, v_y)`` a rotation, so ``D_l`` is
+    the Wigner matrix of P in the standard basis:
+    ``D_l[i, j] = integral over S^2 of standard_l(P v)[i] standard_l(v)[j]``, computed by a
+    Gauss-Legendre (lmax + 1 nodes) x uniform (2 lmax + 2 nodes) product rule, exact for
+    polynomials of degree <= 2 lmax + 1 (float64 rounding only).
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(lmax + 1)
+    nphi = 2 * lmax + 2
+    phi = 2.0 * np.pi * np.arange(nphi) / nphi
+    ct = np.repeat(nodes, nphi)
+    st = np.sqrt(1.0 - ct * ct)
+    ph = np.tile(phi, lmax + 1)
+    w = torch.from_numpy(np.repeat(weights, nphi) * (2.0 * np.pi / nphi))
+    v = torch.from_numpy(np.stack([st * np.cos(ph), st * np.sin(ph), ct], axis=-1))
+    std = real_spherical_harmonics(lmax, v, normalize=False)
+    rot = real_spherical_harmonics(lmax, v[:, [2, 0, 1]], normalize=False)
+    mats = []
+    for l in range(lmax + 1):
+        sl = slice(l * l, (l + 1) * (l + 1))
+        mats.append(((rot[:, sl] * w[:, None]).T @ std[:, sl]).numpy())
+    return tuple(mats)
+
+
+@functools.lru_cache(maxsize=32)
+def _dig_tables(lmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """DIG column j of degree l holds ``sign[j] * standard[perm[j]]`` (global indices)."""
+    perm, sign = [], []
+    for l in range(lmax + 1):
+        for m in [0, *range(1, l + 1), *range(-l, 0)]:
+            perm.append(l * l + l + m)
+            sign.append(-1.0 if m % 2 else 1.0)  # Condon-Shortley phase (-1)^m kept by DIG
+    return np.array(perm), np.array(sign)
+
+
+@functools.lru_cache(maxsize=32)
+def _scipy_tables(lmax: int) -> tuple[np.ndarray, ...]:
+    """Index/coefficient tables between standard real and scipy complex harmonics.
+
+    complex -> real: ``real[k] = coef[k] * [Re | Im][index[k]]`` with the sqrt(2)(-1)^m formula;
+    real -> complex: ``Re[k] = cre[k] * real[ire[k]]``, ``Im[k] = cim[k] * real[iim[k]]``.
+    """
+    dim = (lmax + 1) ** 2
+    s = math.sqrt(2.0)
+    index, coef, ire, cre, iim, cim = [], [], [], [], [], []
+    for l, m in _lm_pairs(lmax):
+        k0 = l * l + l
+        sign = -1.0 if abs(m) % 2 else 1.0
+        if m > 0:
+            index.append(k0 + m)
+            coef.append(s * sign)
+            ire.append(k0 + m)
+            cre.append(sign / s)
+            iim.append(k0 - m)
+            cim.append(sign / s)
+        elif m < 0:
+            index.append(dim + k0 - m)  # Im of Y_l^{|m|}
+            coef.append(s * sign)
+            ire.append(k0 - m)
+            cre.append(1.0 / s)
+            iim.append(k0 + m)
+            cim.append(-1.0 / s)
+        else:
+            index.append(k0)
+            coef.append(1.0)
+            ire.append(k0)
+            cre.append(1.0)
+            iim.append(k0)
+            cim.append(0.0)
+    return tuple(np.array(a) for a in (index, coef, ire, cre, iim, cim))
+
+
+def _const(a: np.ndarray, like: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    return torch.as_tensor(a, dtype=dtype or like.dtype, device=like.device)
+
+
+def _to_standard(values: torch.Tensor, lmax: int, src: str) -> torch.Tensor:
+    if src == "sphericart":
+        return values
+    if src == "e3nn":
+        blocks = []
+        for l, d in enumerate(_e3nn_from_standard(lmax)):
+            blocks.append(values[..., l * l : (l + 1) * (l + 1)] @ _const(d, values))
+        return torch.cat(blocks, dim=-1)
+    if src == "dig":
+        perm, sign = _dig_tables(lmax)
+        inverse = np.argsort(perm)
+        return values[..., _const(inverse, values, torch.long)] * _const(sign[inverse], values)
+    # scipy: complex -> real by sqrt(2) (-1)^m Re / Im
+    index, coef, *_ = _scipy_tables(lmax)
+    parts = torch.cat([values.real, values.imag], dim=-1)
+    return parts[..., _const(index, parts, torch.long)] * _const(coef, parts)
+
+
+def _from_standard(values: torch.Tensor, lmax: int, dst: str) -> torch.Tensor:
+    if dst == "sphericart":
+        return values
+    if dst == "e3nn":
+        blocks = []
+        for l, d in enumerate(_e3nn_from_standard(lmax)):
+            blocks.append(values[..., l * l : (l + 1) * (l + 1)] @ _const(d, values).T)
+        return torch.cat(blocks, dim=-1)
+    if dst == "dig":
+        perm, sign = _dig_tables(lmax)
+        return values[..., _const(perm, values, torch.long)] * _const(sign, values)
+    _, _, ire, cre, iim, cim = _scipy_tables(lmax)
+    re = values[..., _const(ire, values, torch.long)] * _const(cre, values)
+    im = values[..., _const(iim, values, torch.long)] * _const(cim, values)
+    return torch.complex(re, im)
+
+
+def convert_sh(values: torch.Tensor, lmax: int, src: str, dst: str) -> torch.Tensor:
+    r"""Convert harmonics of the same vectors from one convention to another.
+
+    Conventions (all orthonormal, "integral"; ``docs/conventions.md`` has the details):
+
+    * ``"sphericart"``: standard real :math:`Y_{lm}` (Wikipedia), x-y-z axes, polar axis z,
+      column ``l*l + l + m``, m = -l..l; see :func:`real_spherical_harmonics`.
+    * ``"e3nn"``: :func:`spherical_harmonics` with ``normalization="integral"``; polar axis y.
+      For the same vector v, ``e3nn_l(v) = D_l standard_l(v)`` with ``D_l`` the (orthogonal,
+      dense) Wigner matrix of the axis permutation :math:`v \mapsto (v_z, v_x, v_y)`.
+    * ``"scipy"``: complex :math:`Y_l^m` = ``scipy.special.sph_harm_y(l, m, theta, phi)``
+      (Condon-Shortley phase), column ``l*l + l + m``, complex dtype.
+      Real from complex: :math:`\sqrt2 (-1)^m \operatorname{Re} Y_l^m` (m > 0),
+      :math:`\sqrt2 (-1)^m \operatorname{Im} Y_l^{|m|}` (m < 0); complex from real:
+      :math:`Y_l^{m} = (-1)^m (Y_{l,m} + i Y_{l,-m})/\sqrt2`,
+      :math:`Y_l^{-m} = (Y_{l,m} - i Y_{l,-m})/\sqrt2`.
+    * ``"dig"``: DIG/PyG ``real_sph_harm(..., zero_m_only=False)`` as DIG SphereNet's
+      ``torsion_emb`` lists it: per degree m = 0, 1..l, -l..-1, each entry
+      :math:`(-1)^m Y_{lm}` (Condon-Shortley phase kept).
+
+    Every pair round-trips to rounding. ``"scipy"`` input must be the expansion of a real
+    function (:math:`Y_l^{-m} = (-1)^m \overline{Y_l^m}`, true of harmonics values): only the
+    m >= 0 columns are read.
+
+    Args:
+        values: Shape ``(..., (lmax + 1)**2)``; complex for ``src="scipy"``, real otherwise.
+        lmax: Highest degree in ``values``.
+        src: Convention of ``values``: one of ``"e3nn"``, ``"sphericart"``, ``"scipy"``,
+            ``"dig"``.
+        dst: Convention of the result (same choices).
+
+    Returns:
+        Shape ``(..., (lmax + 1)**2)``; complex (complex64/complex128 matching the real
+        precision) for ``dst="scipy"``, real otherwise; a new tensor.
+
+    Raises:
+        ValueError: If a convention is unknown or the last dimension is not (lmax + 1)**2.
+        TypeError: If ``values`` is not a tensor of the kind ``src`` needs.
+
+    Example:
+        >>> v = torch.randn(4, 3, dtype=torch.float64)
+        >>> ours = real_spherical_harmonics(3, v)
+        >>> bool(torch.allclose(convert_sh(ours, 3, "sphericart", "e3nn"),
+        ...                     spherical_harmonics(range(4), v)))
+        True
+    """
+    lmax = check_int("lmax", lmax)
+    check_choice("src", src, CONVENTIONS)
+    check_choice("dst", dst, CONVENTIONS)
+    if not isinstance(values, torch.Tensor):
+        raise TypeError(f"values must be a torch.Tensor, received {type(values).__name__}")
+    if src == "scipy":
+        if not values.is_complex():
+            raise TypeError(f"values must be complex for src='scipy', received {values.dtype}")
+    else:
+        values = check_float_tensor("values", values)
+        if values.is_complex():
+            raise TypeError(f"values must be real for src={src!r}, received {values.dtype}")
+    check_last_dim("values", values, (lmax + 1) ** 2)
+    if src == dst:
+        return values.clone()
+    return _from_standard(_to_standard(values, lmax, src), lmax, dst)
