@@ -38,6 +38,11 @@ _EXPORTS: dict[str, str] = {
     "radius_graph": "geometry",
     "edge_vectors": "geometry",
     "triplets": "geometry",
+    "spherenet_angle": "geometry",
+    "dimenet_angle": "geometry",
+    "dimenetpp_angle": "geometry",
+    "spherenet_torsion": "geometry",
+    "comenet_angles": "geometry",
     # polar bases
     "AngleBasis": "polar",
     "TorsionBasis": "polar",

@@ -1,0 +1,727 @@
+r"""Polar-coordinate bases: DimeNet's angle basis (m = 0) and the torsion bases (all m).
+
+A triplet ``k -> j -> i`` gives a distance ``d``, an angle and (SphereNet, ComENet) a torsion.
+The bases are products of a radial spherical Bessel function and a spherical harmonic,
+
+.. math:: f_{lmn}(d, \theta, \varphi) = N_{ln}\, j_l\!\left(z_{ln} \frac{d}{c}\right)
+          Y_{lm}(\theta, \varphi)\ [\times\ \text{envelope}],
+
+with :math:`z_{ln}` the n-th positive root of :math:`j_l` and :math:`c` the cutoff: the
+spherical Fourier-Bessel basis of the ball of radius ``c``. DIG, PyG, the official DimeNet code,
+ComENet and the DimeNet paper each use a slightly different member of this family; ``variant=``
+selects one, and each variant reproduces its library column for column (docs/polar.md has the
+table of differences).
+
+How it is computed. DIG and PyG build every basis function symbolically with sympy and loop
+over ~50 lambdified functions per call; their closed forms of :math:`j_l` also cancel
+catastrophically at small ``d`` in float32. Here, at construction, each radial function
+:math:`x \mapsto N_{ln} j_l(z_{ln} x)` (times the envelope where the variant has one) is
+expanded in Chebyshev polynomials on :math:`x = d/c \in [0, 1]` from exact values
+(:func:`equibasis.special.spherical_jn` at Chebyshev nodes), cut where all later
+coefficients fall below 1e-13 of the largest (38 terms for ``num_spherical=7,
+num_radial=6``; float32 input uses the first 32, cut at 1e-9). The forward pass is one
+Chebyshev recurrence per distance and one matrix product for all
+``num_spherical * num_radial`` functions: accurate to ~1e-13 in float64 and ~6e-7 of each
+function's peak in float32 at every ``x`` (no cancellation near 0), with exact gradients of
+the expansion (the backward pass is the derivative series, differentiable again). Distances
+beyond the cutoff give zero for variants with an envelope and are evaluated exactly (with
+``spherical_jn``) for those without one. Angular parts use
+:func:`equibasis.special.legendre` (m = 0) and
+:func:`equibasis.harmonics.real_spherical_harmonics` (all m).
+"""
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from equibasis._validation import (
+    check_choice,
+    check_float_tensor,
+    check_int,
+    check_positive,
+    check_same_device,
+)
+from equibasis.cutoff import DimeNetEnvelope
+from equibasis.harmonics import convert_sh, real_spherical_harmonics
+from equibasis.special import legendre, spherical_jn, spherical_jn_zeros
+
+__all__ = [
+    "ANGLE_VARIANTS",
+    "TORSION_VARIANTS",
+    "AngleBasis",
+    "ComENetAngleBasis",
+    "ComENetTorsionBasis",
+    "TorsionBasis",
+]
+
+ANGLE_VARIANTS = ("paper", "pyg", "dig")
+TORSION_VARIANTS = ("consistent", "dig")
+
+# The Chebyshev series is cut where all later coefficients are below this (relative to the
+# largest); the float64 node values carry ~1e-14 of noise, so the dropped tail is noise.
+_CHEBYSHEV_TOLERANCE = 1e-13
+_FLOAT32_TOLERANCE = 1e-9
+
+
+# --------------------------------------------------------------------------------------------
+# radial part: N_ln j_l(z_ln x) [x envelope] on x = d / c in [0, 1], as a Chebyshev expansion
+# --------------------------------------------------------------------------------------------
+
+
+def _envelope(x: torch.Tensor, exponent: int) -> torch.Tensor:
+    """DimeNet's ``u(x) = 1 + a x^p + b x^(p+1) + c x^(p+2)`` (``x u`` of PyG's ``Envelope``)."""
+    return DimeNetEnvelope(exponent, zero_beyond_cutoff=False).smooth_part(x)
+
+
+def _normalization(zeros: torch.Tensor, kind: str, cutoff: float) -> torch.Tensor:
+    r"""``sqrt(2 / j_{l+1}(z_ln)^2)`` ("dimenet") or that over ``c^(3/2)`` ("orthonormal")."""
+    rows = [spherical_jn(l + 1, zeros[l]) for l in range(zeros.shape[0])]
+    norm = math.sqrt(2.0) / torch.stack(rows).abs()
+    if kind == "orthonormal":
+        norm = norm / cutoff**1.5
+    return norm
+
+
+def _chebyshev_fit(
+    values_at: Callable[[torch.Tensor], torch.Tensor], bandwidth: float
+) -> torch.Tensor:
+    """Chebyshev coefficients (K, F) on x in [0, 1] of F functions, ``values_at(x) -> (F, M)``.
+
+    ``bandwidth`` bounds the largest frequency (in x) of the functions; the number of nodes
+    covers it with room for the super-exponential decay of the coefficients.
+    """
+    half = bandwidth / 2.0  # frequency in u = 2x - 1
+    nodes = math.ceil(half + 8.0 * (half + 1.0) ** (1.0 / 3.0) + 30.0)
+    theta = (torch.arange(nodes, dtype=torch.float64) + 0.5) * (math.pi / nodes)
+    x = (torch.cos(theta) + 1.0) / 2.0
+    values = values_at(x)  # (F, M)
+    k = torch.arange(nodes, dtype=torch.float64)
+    basis = torch.cos(k[:, None] * theta[None, :])  # (K, M)
+    coefficients = (2.0 / nodes) * basis @ values.T  # (K, F)
+    coefficients[0] /= 2.0
+    magnitude = coefficients.abs().amax(dim=1)
+    tail = torch.flip(torch.cummax(torch.flip(magnitude, [0]), 0).values, [0])  # max over k' >= k
+    keep = int((tail >= _CHEBYSHEV_TOLERANCE * magnitude.max()).sum())
+    return coefficients[: max(keep, 2)].contiguous()
+
+
+def _chebyshev_rows(u: torch.Tensor, count: int) -> torch.Tensor:
+    """``T_0(u) .. T_{count-1}(u)`` as rows of a ``(count, E)`` tensor (three-term recurrence)."""
+    rows = u.new_empty(count, u.shape[0])
+    rows[0] = 1.0
+    if count > 1:
+        rows[1] = u
+    twice = 2.0 * u
+    for k in range(2, count):
+        torch.mul(twice, rows[k - 1], out=rows[k])
+        rows[k] -= rows[k - 2]
+    return rows
+
+
+def _derivative_coefficients(coefficients: torch.Tensor) -> torch.Tensor:
+    """Coefficients ``(max(K-1, 1), F)`` of ``d/du sum_k c_k T_k(u)`` (``c_0`` not halved)."""
+    count = coefficients.shape[0]
+    if count == 1:
+        return torch.zeros_like(coefficients)
+    d = coefficients.new_zeros(count + 1, coefficients.shape[1])
+    for k in range(count - 1, 0, -1):
+        d[k - 1] = d[k + 1] + (2 * k) * coefficients[k]
+    d[0] = d[0] / 2.0
+    return d[: count - 1]
+
+
+class _ChebyshevSeries(torch.autograd.Function):
+    """``sum_k c_k T_k(u)`` for F series at once: ``(E,), (K, F) -> (E, F)``.
+
+    Forward: the recurrence written row by row into one buffer, then one matrix product. The
+    derivative of a Chebyshev series is another one, so the backward pass is this same
+    function with the derivative coefficients: differentiable to any order, with no autograd
+    graph through the ~40 recurrence steps.
+    """
+
+    @staticmethod
+    def forward(ctx, u: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(u, coefficients)
+        return _chebyshev_rows(u, coefficients.shape[0]).T @ coefficients
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None]:
+        u, coefficients = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        slope = _ChebyshevSeries.apply(u, _derivative_coefficients(coefficients))
+        return (grad * slope).sum(dim=-1), None
+
+
+class _SphericalBesselRadial(torch.nn.Module):
+    r"""``N_ln j_l(z_ln d / c)`` times an optional envelope, output ``(E, L * R)`` (l-major).
+
+    ``envelope``: ``"none"`` (exact values beyond the cutoff), ``"paper"`` (``u(x)``, zero for
+    ``x >= 1``) or ``"pyg"`` (``u(x) / x``, zero for ``x >= 1``, ``+inf`` at ``x = 0`` for l = 0).
+    ``normalization``: ``"dimenet"`` = sqrt(2 / j_{l+1}^2), ``"orthonormal"`` = that / c^(3/2).
+    """
+
+    def __init__(
+        self,
+        num_spherical: int,
+        num_radial: int,
+        cutoff: float,
+        normalization: str,
+        envelope: str,
+        envelope_exponent: int = 5,
+    ) -> None:
+        super().__init__()
+        self.num_spherical = num_spherical
+        self.num_radial = num_radial
+        self.cutoff = cutoff
+        self.envelope = envelope
+        self.envelope_exponent = envelope_exponent
+        zeros = spherical_jn_zeros(num_spherical, num_radial)
+        norm = _normalization(zeros, normalization, cutoff)
+
+        def values_at(x: torch.Tensor) -> torch.Tensor:
+            rows = [spherical_jn(l, zeros[l, :, None] * x) for l in range(num_spherical)]
+            f = torch.stack(rows) * norm[:, :, None]  # (L, R, M)
+            if envelope == "paper":
+                f = f * _envelope(x, envelope_exponent)
+            elif envelope == "pyg":
+                # u(x) j_l / x; for l = 0 the 1/x pole N_0n / x is split off (added in forward)
+                f = f * _envelope(x, envelope_exponent) / x
+                f[0] = f[0] - norm[0, :, None] / x
+            return f.reshape(num_spherical * num_radial, -1)
+
+        bandwidth = float(zeros.max()) + (envelope_exponent + 3 if envelope != "none" else 0)
+        coefficients = _chebyshev_fit(values_at, bandwidth)
+        self.register_buffer("coefficients", coefficients)
+        # float32 input needs fewer terms: drop the tail below 1e-9 of the largest coefficient
+        magnitude = coefficients.abs().amax(dim=1)
+        tail = torch.flip(torch.cummax(torch.flip(magnitude, [0]), 0).values, [0])
+        self.float32_terms = max(int((tail >= _FLOAT32_TOLERANCE * magnitude.max()).sum()), 2)
+        self.register_buffer("zeros", zeros)
+        self.register_buffer("norm", norm)
+
+    def exact(self, x: torch.Tensor) -> torch.Tensor:
+        """Direct evaluation with ``spherical_jn`` (slow; used beyond the cutoff only)."""
+        zeros = self.zeros.to(x.dtype)
+        norm = self.norm.to(x.dtype)
+        rows = [spherical_jn(l, x[:, None] * zeros[l]) for l in range(self.num_spherical)]
+        return (torch.stack(rows, dim=1) * norm).reshape(x.shape[0], -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x = d / c`` of shape ``(E,)`` -> ``(E, L * R)``."""
+        coefficients = self.coefficients
+        if x.dtype != torch.float64:
+            coefficients = coefficients[: self.float32_terms]
+        inside = x.clamp(0.0, 1.0)
+        out = _ChebyshevSeries.apply(2.0 * inside - 1.0, coefficients.to(x.dtype))
+        if self.envelope == "pyg":
+            # the split-off l = 0 pole N_0n / x, added in place (out is a fresh tensor)
+            out[:, : self.num_radial] += self.norm[0].to(x.dtype) / x.unsqueeze(-1)
+        beyond = x > 1.0 if self.envelope == "none" else x >= 1.0
+        if torch.compiler.is_compiling() or bool(beyond.any()):
+            index = beyond.nonzero().squeeze(-1)
+            if self.envelope == "none":
+                out = out.index_put((index,), self.exact(x.index_select(0, index)))
+            else:
+                out = out.index_fill(0, index, 0.0)
+        return out
+
+    def extra_repr(self) -> str:
+        return (
+            f"num_spherical={self.num_spherical}, num_radial={self.num_radial}, "
+            f"cutoff={self.cutoff}, envelope={self.envelope!r}, "
+            f"chebyshev_terms={self.coefficients.shape[0]}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# shared checks and angular parts
+# --------------------------------------------------------------------------------------------
+
+
+def _check_args(num_spherical: int, num_radial: int, cutoff: float) -> tuple[int, int, float]:
+    return (
+        check_int("num_spherical", num_spherical, 1),
+        check_int("num_radial", num_radial, 1),
+        check_positive("cutoff", cutoff),
+    )
+
+
+def _working_dtype(x: torch.Tensor) -> torch.dtype:
+    return torch.float64 if x.dtype == torch.float64 else torch.float32
+
+
+def _check_inputs(
+    dist: torch.Tensor, idx_kj: torch.Tensor | None, **angles: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Size]:
+    """Validate; return the flat distances, the flat idx_kj and the batch shape of the output."""
+    check_float_tensor("dist", dist)
+    for name, value in angles.items():
+        check_float_tensor(name, value)
+        if value.dtype != dist.dtype:
+            raise TypeError(f"{name} must have the dtype of dist ({dist.dtype}), got {value.dtype}")
+    check_same_device(dist=dist, **angles)
+    first_name, first = next(iter(angles.items()))
+    for name, value in angles.items():
+        if value.shape != first.shape:
+            raise ValueError(
+                f"{name} must have the shape of {first_name} {tuple(first.shape)}, "
+                f"received {tuple(value.shape)}"
+            )
+    if not torch.compiler.is_compiling() and not bool(((dist >= 0) & (dist < math.inf)).all()):
+        raise ValueError("dist must be finite and >= 0 (found NaN, inf or a negative distance)")
+    if idx_kj is None:
+        if dist.shape != first.shape:
+            raise ValueError(
+                f"dist must have the shape of {first_name} {tuple(first.shape)} when idx_kj is "
+                f"None, received {tuple(dist.shape)}"
+            )
+        return dist.reshape(-1), None, first.shape
+    if not isinstance(idx_kj, torch.Tensor) or idx_kj.dtype not in (torch.int32, torch.int64):
+        raise TypeError("idx_kj must be an integer tensor of edge indices")
+    if idx_kj.shape != first.shape or idx_kj.ndim != 1:
+        raise ValueError(
+            f"idx_kj must be 1-D with the shape of {first_name} {tuple(first.shape)}, "
+            f"received {tuple(idx_kj.shape)}"
+        )
+    if dist.ndim != 1:
+        raise ValueError(f"dist must be 1-D (one per edge) with idx_kj, got {tuple(dist.shape)}")
+    check_same_device(dist=dist, idx_kj=idx_kj)
+    return dist, idx_kj.long(), first.shape
+
+
+def _zonal_harmonics(num_spherical: int, angle: torch.Tensor) -> torch.Tensor:
+    r"""``Y_l^0(angle) = sqrt((2l+1)/4pi) P_l(cos angle)``, l = 0..L-1, shape ``(T, L)``."""
+    scale = torch.tensor(
+        [math.sqrt((2 * l + 1) / (4.0 * math.pi)) for l in range(num_spherical)],
+        dtype=angle.dtype,
+        device=angle.device,
+    )
+    return legendre(num_spherical - 1, torch.cos(angle)) * scale
+
+
+def _harmonics(num_spherical: int, theta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+    """Standard real ``Y_lm(theta, phi)``, column ``l*l + l + m``, shape ``(T, L * L)``."""
+    if theta.numel() == 0:
+        return theta.new_zeros(0, num_spherical * num_spherical)
+    sin_theta = torch.sin(theta)
+    direction = torch.stack(
+        [sin_theta * torch.cos(phi), sin_theta * torch.sin(phi), torch.cos(theta)], dim=-1
+    )
+    return real_spherical_harmonics(num_spherical - 1, direction, normalize=False)
+
+
+def _signed_permutation(num_spherical: int, convention: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``dig[:, f] = sign[f] * standard[:, perm[f]]`` from ``convert_sh`` on the identity."""
+    size = num_spherical * num_spherical
+    matrix = convert_sh(
+        torch.eye(size, dtype=torch.float64), num_spherical - 1, "sphericart", convention
+    )
+    perm = matrix.abs().argmax(dim=0)
+    sign = matrix[perm, torch.arange(size)]
+    return perm, sign
+
+
+def _permutation_matrix(perm: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:
+    """``M`` with ``(values @ M)[:, f] = sign[f] * values[:, perm[f]]`` (float64)."""
+    size = perm.shape[0]
+    matrix = torch.zeros(size, size, dtype=torch.float64)
+    matrix[perm, torch.arange(size)] = sign.to(torch.float64)
+    return matrix
+
+
+def _comenet_permutation(num_spherical: int) -> torch.Tensor:
+    """ComENet lists degree l as m = 0, 1..l, -l..-1 (standard signs)."""
+    perm = []
+    for l in range(num_spherical):
+        perm += [l * l + l + m for m in [0, *range(1, l + 1), *range(-l, 0)]]
+    return torch.tensor(perm)
+
+
+def _scale_rows(radial: torch.Tensor, angular: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
+    """``radial (T, L, R) * angular (T, L, 1)``, in place when no gradient is recorded.
+
+    ``radial`` is always a fresh tensor here; writing into it avoids allocating (and first
+    touching) a second output-sized buffer, which dominates the cost at 10^5+ triplets.
+    """
+    if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
+        return radial * angular.unsqueeze(-1)
+    return radial.mul_(angular.unsqueeze(-1))
+
+
+def _paired_product(
+    harmonics: torch.Tensor, radial: torch.Tensor, num_spherical: int
+) -> torch.Tensor:
+    """``out[t, (l, m), n] = Y[t, (l, m)] * R[t, l, n]`` (each harmonic with its own degree)."""
+    blocks = []
+    for l in range(num_spherical):
+        y = harmonics[:, l * l : (l + 1) * (l + 1)].unsqueeze(-1)  # (T, 2l+1, 1)
+        blocks.append((y * radial[:, l : l + 1, :]).flatten(1))  # (T, (2l+1) R)
+    return torch.cat(blocks, dim=1)
+
+
+# --------------------------------------------------------------------------------------------
+# public modules
+# --------------------------------------------------------------------------------------------
+
+
+class AngleBasis(torch.nn.Module):
+    r"""DimeNet / SphereNet angle basis: spherical Bessel times zonal harmonic (m = 0).
+
+    .. math::
+
+        \text{"paper"}:\quad a_{ln}(d, \alpha) &= \sqrt{\frac{2}{c^3 j_{l+1}(z_{ln})^2}}\;
+            j_l\!\left(z_{ln}\tfrac{d}{c}\right) Y_l^0(\alpha)\; u\!\left(\tfrac{d}{c}\right)\\
+        \text{"pyg"}:\quad a_{ln}(d, \alpha) &= \sqrt{\frac{2}{j_{l+1}(z_{ln})^2}}\;
+            j_l\!\left(z_{ln}\tfrac{d}{c}\right) Y_l^0(\alpha)\;
+            \frac{u(d/c)}{d/c}\\
+        \text{"dig"}:\quad a_{ln}(d, \alpha) &= \sqrt{\frac{2}{j_{l+1}(z_{ln})^2}}\;
+            j_l\!\left(z_{ln}\tfrac{d}{c}\right) Y_l^0(\alpha)
+
+    with :math:`Y_l^0(\alpha) = \sqrt{(2l+1)/4\pi}\,P_l(\cos\alpha)`, :math:`z_{ln}` the n-th
+    positive root of :math:`j_l`, and DimeNet's envelope
+    :math:`u(x) = 1 - \frac{(p+1)(p+2)}{2} x^p + p(p+2) x^{p+1} - \frac{p(p+1)}{2} x^{p+2}`,
+    ``p = envelope_exponent + 1`` (the code's ``envelope_exponent=5`` is the paper's p = 6).
+
+    * ``"paper"`` is the DimeNet paper's formula: the basis orthonormal on the ball of radius
+      ``c`` (the :math:`c^{-3/2}` makes it so in physical units) times the envelope
+      :math:`u(d/c)`. It is finite at ``d = 0`` (:math:`u(0) = 1`, :math:`j_0(0) = 1`) and
+      zero with two vanishing derivatives at and beyond the cutoff.
+    * ``"pyg"`` is PyG's ``SphericalBasisLayer`` and the official DimeNet (TensorFlow) code: no
+      :math:`c^{-3/2}`, and the envelope carries a factor :math:`1/x` (the code's ``Envelope``
+      returns :math:`1/x + \ldots`, i.e. :math:`u(x)/x`). The l = 0 functions therefore diverge
+      like :math:`c/d` at ``d = 0`` (``+inf`` there; the other degrees have their finite
+      limits); zero for ``d >= c`` as in PyG.
+    * ``"dig"`` is DIG SphereNet's ``angle_emb``: the code's normalisation and no envelope at
+      all (DIG comments it out). ``j_l(z_ln) = 0`` makes it vanish at ``d = c``, but its slope
+      does not; beyond the cutoff it continues as :math:`j_l` (evaluated exactly).
+
+    The default is ``"paper"``: it is the published, smooth, everywhere-finite basis (finite
+    values and gradients at every distance, twice continuously differentiable cutoff). Pass
+    ``variant="pyg"`` or ``"dig"`` to get a library's numbers back, column for column.
+
+    Which distance and angle to pass is the caller's (and the library's) choice: DIG SphereNet
+    and DimeNet evaluate the radial part on the distance of the edge ``k -> j`` (``dist`` per
+    edge and ``idx_kj`` per triplet); the angles of each library are in
+    :mod:`equibasis.geometry`.
+
+    Args:
+        num_spherical: Number of degrees L (l = 0..L-1), >= 1. DimeNet/SphereNet use 7.
+        num_radial: Number of roots R per degree (n = 1..R), >= 1; no upper limit (the peers
+            stop at 64).
+        cutoff: Cutoff radius ``c`` > 0, in the length unit of ``dist``.
+        variant: ``"paper"`` (default), ``"pyg"`` or ``"dig"``; see above.
+        envelope_exponent: DimeNet's ``envelope_exponent`` (p - 1) for ``"paper"`` and
+            ``"pyg"``, >= 0; default 5.
+
+    Shapes:
+        ``forward(dist, angle, idx_kj=None)``:
+
+        * without ``idx_kj``: ``dist`` and ``angle`` of one shape ``(...)``; returns
+          ``(..., L * R)``;
+        * with ``idx_kj``: ``dist`` of shape ``(E,)`` (per edge), ``angle`` and ``idx_kj`` of
+          shape ``(T,)``; the radial part is computed per edge and gathered per triplet
+          (``rbf[idx_kj]`` as PyG and DIG do); returns ``(T, L * R)``.
+
+        Columns are l-major, n fastest (column ``l * R + n``), the order of DIG and PyG;
+        dtype and device of ``dist`` (float32 or float64). Lengths in the unit of ``cutoff``,
+        angles in radians.
+
+    Raises:
+        TypeError: On non-integer sizes, non-float inputs or mixed dtypes.
+        ValueError: On sizes < 1, ``cutoff <= 0``, an unknown variant, mismatched shapes or a
+            negative / non-finite distance.
+
+    Example:
+        >>> basis = AngleBasis(num_spherical=7, num_radial=6, cutoff=5.0, variant="pyg")
+        >>> dist, angle = torch.tensor([1.0, 2.5]), torch.tensor([0.5, 2.0])
+        >>> basis(dist, angle).shape
+        torch.Size([2, 42])
+        >>> basis(torch.tensor([6.0]), torch.tensor([1.0])).abs().max().item()  # beyond c
+        0.0
+
+    References:
+        Gasteiger, Groß, Günnemann, "Directional Message Passing for Molecular Graphs",
+        ICLR 2020, Sec. 4 (spherical Fourier-Bessel basis and envelope);
+        PyG ``torch_geometric.nn.models.dimenet.SphericalBasisLayer``; DIG
+        ``dig/threedgraph/method/spherenet/features.py`` (``angle_emb``).
+    """
+
+    def __init__(
+        self,
+        num_spherical: int = 7,
+        num_radial: int = 6,
+        cutoff: float = 5.0,
+        variant: str = "paper",
+        envelope_exponent: int = 5,
+    ) -> None:
+        super().__init__()
+        num_spherical, num_radial, cutoff = _check_args(num_spherical, num_radial, cutoff)
+        self.variant = check_choice("variant", variant, ANGLE_VARIANTS)
+        self.envelope_exponent = check_int("envelope_exponent", envelope_exponent, 0)
+        self.num_spherical, self.num_radial, self.cutoff = num_spherical, num_radial, cutoff
+        normalization = "orthonormal" if variant == "paper" else "dimenet"
+        envelope = {"paper": "paper", "pyg": "pyg", "dig": "none"}[variant]
+        self.radial = _SphericalBesselRadial(
+            num_spherical, num_radial, cutoff, normalization, envelope, envelope_exponent
+        )
+
+    def forward(
+        self, dist: torch.Tensor, angle: torch.Tensor, idx_kj: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Evaluate the basis; see the class docstring for shapes."""
+        flat, idx_kj, shape = _check_inputs(dist, idx_kj, angle=angle)
+        dtype = _working_dtype(dist)
+        radial = self.radial(flat.to(dtype) / self.cutoff)  # (E, L * R)
+        if idx_kj is not None:
+            radial = radial.index_select(0, idx_kj)
+        angular = _zonal_harmonics(self.num_spherical, angle.reshape(-1).to(dtype))
+        out = _scale_rows(
+            radial.view(-1, self.num_spherical, self.num_radial), angular, dist, angle
+        )
+        return out.reshape(*shape, self.num_spherical * self.num_radial).to(dist.dtype)
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return (
+            f"num_spherical={self.num_spherical}, num_radial={self.num_radial}, "
+            f"cutoff={self.cutoff}, variant={self.variant!r}"
+        )
+
+
+class TorsionBasis(torch.nn.Module):
+    r"""SphereNet torsion basis: spherical Bessel times real spherical harmonics, all m.
+
+    .. math::
+
+        \text{"consistent"}:\quad t_{lmn}(d, \theta, \varphi) =
+            \sqrt{\frac{2}{c^3 j_{l+1}(z_{ln})^2}}\;
+            j_l\!\left(z_{ln}\tfrac{d}{c}\right) Y_{lm}(\theta, \varphi)
+
+    with :math:`Y_{lm}` the orthonormal real harmonics (Wikipedia / sphericart; with the polar
+    angle :math:`\theta` from the local z axis these are also e3nn's values and e3nn's m order
+    -l..l). Columns: l, then m = -l..l, then n (column ``(l*l + l + m) * R + n``). This is the
+    spherical Fourier-Bessel basis, orthonormal on the ball of radius ``c``: every radial order
+    meets every harmonic of its own degree. No envelope; beyond the cutoff the functions
+    continue as :math:`j_l` (evaluated exactly).
+
+    ``"dig"`` reproduces DIG SphereNet's ``torsion_emb`` column for column, quirks included:
+
+    * its harmonics are listed per degree as m = 0, +1..+l, -l..-1 (``-m`` standing for the
+      :math:`\sin(m\varphi)` function), with the Condon-Shortley phase kept: the DIG harmonic is
+      :math:`(-1)^m Y_{lm}` (``convert_sh(..., "sphericart", "dig")``);
+    * ``rbf.view(-1, 1, n, k) * cbf.view(-1, n, n, 1)`` multiplies the harmonic at flat index
+      ``f`` (of ``n * n``) with the radial functions of degree ``f mod n`` -- not with its own
+      degree. With ``n = num_spherical = 7`` only 8 of the 49 harmonics meet their own degree.
+      Column ``f * R + q`` holds :math:`\tilde Y_f(\theta, \varphi)\,
+      \sqrt{2 / j_{(f \bmod n)+1}^2}\; j_{f \bmod n}(z_{(f \bmod n) q}\, d / c)`.
+    * normalisation ``sqrt(2 / j_{l+1}(z_ln)^2)`` (no :math:`c^{-3/2}`), no envelope.
+
+    The default is ``"consistent"``, the mathematically meaningful basis; use ``"dig"`` to load
+    SphereNet weights or compare with DIG.
+
+    Args:
+        num_spherical: Number of degrees L (l = 0..L-1), >= 1 (DIG SphereNet's default: 7).
+        num_radial: Number of roots R per degree, >= 1 (no upper limit).
+        cutoff: Cutoff radius ``c`` > 0, in the length unit of ``dist``.
+        variant: ``"consistent"`` (default) or ``"dig"``.
+
+    Shapes:
+        ``forward(dist, theta, phi, idx_kj=None)``: ``theta`` (polar angle, radians, DIG
+        passes the triplet angle) and ``phi`` (azimuth / torsion, radians) of shape ``(T,)``;
+        ``dist`` of shape ``(T,)`` without ``idx_kj`` or ``(E,)`` with it (gathered per
+        triplet). Returns ``(T, L * L * R)`` with the dtype and device of ``dist``.
+
+    Raises:
+        TypeError: On non-integer sizes, non-float inputs or mixed dtypes.
+        ValueError: On sizes < 1, ``cutoff <= 0``, an unknown variant, mismatched shapes or a
+            negative / non-finite distance.
+
+    Example:
+        >>> basis = TorsionBasis(num_spherical=3, num_radial=6, cutoff=5.0, variant="dig")
+        >>> dist, theta, phi = torch.tensor([1.5]), torch.tensor([1.0]), torch.tensor([2.0])
+        >>> basis(dist, theta, phi).shape
+        torch.Size([1, 54])
+
+    References:
+        Liu et al., "Spherical Message Passing for 3D Molecular Graphs", ICLR 2022, Sec. 3-4;
+        DIG ``dig/threedgraph/method/spherenet/features.py`` (``torsion_emb``); Gasteiger et
+        al., DimeNet, ICLR 2020, Sec. 4 (the spherical Fourier-Bessel basis).
+    """
+
+    def __init__(
+        self,
+        num_spherical: int = 3,
+        num_radial: int = 6,
+        cutoff: float = 5.0,
+        variant: str = "consistent",
+    ) -> None:
+        super().__init__()
+        num_spherical, num_radial, cutoff = _check_args(num_spherical, num_radial, cutoff)
+        self.variant = check_choice("variant", variant, TORSION_VARIANTS)
+        self.num_spherical, self.num_radial, self.cutoff = num_spherical, num_radial, cutoff
+        normalization = "orthonormal" if variant == "consistent" else "dimenet"
+        self.radial = _SphericalBesselRadial(
+            num_spherical, num_radial, cutoff, normalization, "none"
+        )
+        if variant == "dig":
+            # standard -> DIG order and signs as a signed permutation matrix: one exact GEMM
+            # (a column gather with index_select is ~3x slower on CPU)
+            perm, sign = _signed_permutation(num_spherical, "dig")
+            self.register_buffer("mixing", _permutation_matrix(perm, sign), persistent=False)
+
+    def forward(
+        self,
+        dist: torch.Tensor,
+        theta: torch.Tensor,
+        phi: torch.Tensor,
+        idx_kj: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Evaluate the basis; see the class docstring for shapes."""
+        flat, idx_kj, shape = _check_inputs(dist, idx_kj, theta=theta, phi=phi)
+        dtype = _working_dtype(dist)
+        n, k = self.num_spherical, self.num_radial
+        radial = self.radial(flat.to(dtype) / self.cutoff)  # (E, L * R)
+        if idx_kj is not None:
+            radial = radial.index_select(0, idx_kj)
+        harmonics = _harmonics(n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype))
+        if self.variant == "dig":
+            harmonics = harmonics @ self.mixing.to(dtype)
+            out = harmonics.view(-1, n, n, 1) * radial.view(-1, 1, n, k)
+        else:
+            out = _paired_product(harmonics, radial.view(-1, n, k), n)
+        return out.reshape(*shape, n * n * k).to(dist.dtype)
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return (
+            f"num_spherical={self.num_spherical}, num_radial={self.num_radial}, "
+            f"cutoff={self.cutoff}, variant={self.variant!r}"
+        )
+
+
+class ComENetAngleBasis(torch.nn.Module):
+    r"""DIG ComENet's ``AngleEmbedding``: spherical Bessel times zonal harmonic, per edge.
+
+    .. math:: a_{ln}(d, \tau) = \sqrt{\frac{2}{j_{l+1}(z_{ln})^2}}\;
+              j_l\!\left(z_{ln}\tfrac{d}{c}\right) Y_l^0(\tau)
+
+    the same functions as ``AngleBasis(variant="dig")`` (no envelope; beyond the cutoff the
+    functions continue as :math:`j_l`), evaluated on one distance per input (ComENet passes the
+    edge length ``d_ji`` and its folded torsion ``tau``, see
+    :func:`equibasis.geometry.comenet_angles`). Columns l-major, n fastest.
+
+    The defaults are those of the ComENet model (``num_spherical=2``, ``num_radial=3``,
+    ``cutoff=8.0``); note that DIG's feature class takes ``(num_radial, num_spherical,
+    cutoff)`` positionally, while this class keeps the SphereNet order
+    ``(num_spherical, num_radial, cutoff)``: pass keywords when porting code.
+
+    Args:
+        num_spherical: Number of degrees L, >= 1 (ComENet: 2).
+        num_radial: Number of roots R per degree, >= 1 (ComENet: 3).
+        cutoff: Cutoff radius ``c`` > 0 (ComENet: 8.0).
+
+    Shapes:
+        ``forward(dist, angle)``: both ``(...)``; returns ``(..., L * R)``, dtype and device
+        of ``dist``.
+
+    Raises:
+        TypeError: On non-integer sizes, non-float inputs or mixed dtypes.
+        ValueError: On sizes < 1, ``cutoff <= 0``, mismatched shapes or a negative distance.
+
+    Example:
+        >>> ComENetAngleBasis()(torch.tensor([1.2, 3.4]), torch.tensor([0.3, 2.9])).shape
+        torch.Size([2, 6])
+
+    References:
+        Wang et al., "ComENet: Towards Complete and Efficient Message Passing for 3D Molecular
+        Graphs", NeurIPS 2022; DIG ``dig/threedgraph/method/comenet/features.py``
+        (``AngleEmbedding``).
+    """
+
+    def __init__(self, num_spherical: int = 2, num_radial: int = 3, cutoff: float = 8.0) -> None:
+        super().__init__()
+        num_spherical, num_radial, cutoff = _check_args(num_spherical, num_radial, cutoff)
+        self.num_spherical, self.num_radial, self.cutoff = num_spherical, num_radial, cutoff
+        self.radial = _SphericalBesselRadial(num_spherical, num_radial, cutoff, "dimenet", "none")
+
+    def forward(self, dist: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+        """Evaluate the basis; see the class docstring for shapes."""
+        flat, _, shape = _check_inputs(dist, None, angle=angle)
+        dtype = _working_dtype(dist)
+        radial = self.radial(flat.to(dtype) / self.cutoff)
+        angular = _zonal_harmonics(self.num_spherical, angle.reshape(-1).to(dtype))
+        out = _scale_rows(
+            radial.view(-1, self.num_spherical, self.num_radial), angular, dist, angle
+        )
+        return out.reshape(*shape, self.num_spherical * self.num_radial).to(dist.dtype)
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return (
+            f"num_spherical={self.num_spherical}, num_radial={self.num_radial}, "
+            f"cutoff={self.cutoff}"
+        )
+
+
+class ComENetTorsionBasis(torch.nn.Module):
+    r"""DIG ComENet's ``TorsionEmbedding``: spherical Bessel times real harmonics, degree-paired.
+
+    .. math:: t_{lmn}(d, \theta, \varphi) = \sqrt{\frac{2}{j_{l+1}(z_{ln})^2}}\;
+              j_l\!\left(z_{ln}\tfrac{d}{c}\right) Y_{lm}(\theta, \varphi)
+
+    with the standard real harmonics :math:`Y_{lm}` (no Condon-Shortley phase: ComENet's
+    :math:`(-1)^m` cancels the one in its Legendre functions), listed per degree as
+    m = 0, +1..+l, -l..-1 (``-m`` = the :math:`\sin(m\varphi)` function) and, unlike SphereNet,
+    each paired with the radial functions of its own degree (``repeat_interleave`` by 2l+1):
+    column ``f * R + n`` for the f-th harmonic in that order. No envelope.
+
+    Defaults are the ComENet model's (``num_spherical=2``, ``num_radial=3``, ``cutoff=8.0``),
+    in the SphereNet keyword order (DIG's class takes ``(num_radial, num_spherical, cutoff)``).
+
+    Args:
+        num_spherical: Number of degrees L, >= 1 (ComENet: 2).
+        num_radial: Number of roots R per degree, >= 1 (ComENet: 3).
+        cutoff: Cutoff radius ``c`` > 0 (ComENet: 8.0).
+
+    Shapes:
+        ``forward(dist, theta, phi)``: all ``(...)`` (ComENet passes the edge length, its
+        exterior angle and folded torsion); returns ``(..., L * L * R)``.
+
+    Raises:
+        TypeError: On non-integer sizes, non-float inputs or mixed dtypes.
+        ValueError: On sizes < 1, ``cutoff <= 0``, mismatched shapes or a negative distance.
+
+    Example:
+        >>> basis = ComENetTorsionBasis()
+        >>> basis(torch.tensor([1.2]), torch.tensor([0.3]), torch.tensor([1.0])).shape
+        torch.Size([1, 12])
+
+    References:
+        Wang et al., ComENet, NeurIPS 2022; DIG ``dig/threedgraph/method/comenet/features.py``
+        (``TorsionEmbedding``).
+    """
+
+    def __init__(self, num_spherical: int = 2, num_radial: int = 3, cutoff: float = 8.0) -> None:
+        super().__init__()
+        num_spherical, num_radial, cutoff = _check_args(num_spherical, num_radial, cutoff)
+        self.num_spherical, self.num_radial, self.cutoff = num_spherical, num_radial, cutoff
+        self.radial = _SphericalBesselRadial(num_spherical, num_radial, cutoff, "dimenet", "none")
+        perm = _comenet_permutation(num_spherical)
+        mixing = _permutation_matrix(perm, torch.ones(perm.shape[0], dtype=torch.float64))
+        self.register_buffer("mixing", mixing, persistent=False)
+
+    def forward(self, dist: torch.Tensor, theta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+        """Evaluate the basis; see the class docstring for shapes."""
+        flat, _, shape = _check_inputs(dist, None, theta=theta, phi=phi)
+        dtype = _working_dtype(dist)
+        n, k = self.num_spherical, self.num_radial
+        radial = self.radial(flat.to(dtype) / self.cutoff)
+        harmonics = _harmonics(n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype))
+        harmonics = harmonics @ self.mixing.to(dtype)
+        out = _paired_product(harmonics, radial.view(-1, n, k), n)
+        return out.reshape(*shape, n * n * k).to(dist.dtype)
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return (
+            f"num_spherical={self.num_spherical}, num_radial={self.num_radial}, "
+            f"cutoff={self.cutoff}"
+        )
