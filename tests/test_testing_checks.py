@@ -385,7 +385,7 @@ def test_bad_arguments():
         assert_equivariant(e3nn_sh, "1o", [SH_IRREPS, SH_IRREPS])
     with pytest.raises(TypeError, match="dtype must be one of"):
         tolerance_for(torch.int64)
-    with pytest.raises(ValueError, match=r"pos must have shape \(N, 3\)"):
+    with pytest.raises(ValueError, match=r"pos must have shape \(\.\.\., 3\)"):
         assert_invariant(torch.sum, torch.randn(4, 2))
     with pytest.raises(ValueError, match="permutation of range"):
         assert_invariant(torch.sum, x, permutation=torch.tensor([0, 0, 1]))

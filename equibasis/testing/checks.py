@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 import torch
 from e3nn import o3
 
+from equibasis._validation import check_float_tensor, check_last_dim
+
 __all__ = [
     "POINTS",
     "EquivarianceResult",
@@ -777,6 +779,29 @@ def _judge(
         )
 
 
+def _assert_cases(
+    problem: "_Problem",
+    g: torch.Tensor | None,
+    parity: bool,
+    translation: bool | torch.Tensor,
+    permutation: bool | torch.Tensor,
+    ntrials: int,
+    generator: torch.Generator | None,
+    atol: float | None,
+    rtol: float | None,
+    allow_zero: bool,
+    caller: str,
+) -> list[EquivarianceResult]:
+    """Measure every group element of the trial and judge each (raises on the first failure)."""
+    __tracebackhide__ = True
+    results = []
+    for g_, t, perm in _cases(problem, g, parity, translation, permutation, ntrials, generator):
+        result = problem.result(g_, t, perm)
+        _judge(problem, result, atol, rtol, allow_zero, caller)
+        results.append(result)
+    return results
+
+
 def assert_equivariant(
     fn: Callable,
     irreps_in: object = None,
@@ -851,12 +876,19 @@ def assert_equivariant(
     problem = _Problem(
         fn, irreps_in, irreps_out, inputs, num_points, dtype, device, no_grad, generator
     )
-    results = []
-    for g_, t, perm in _cases(problem, g, parity, translation, permutation, ntrials, generator):
-        result = problem.result(g_, t, perm)
-        _judge(problem, result, atol, rtol, allow_zero, "assert_equivariant")
-        results.append(result)
-    return results
+    return _assert_cases(
+        problem,
+        g,
+        parity,
+        translation,
+        permutation,
+        ntrials,
+        generator,
+        atol,
+        rtol,
+        allow_zero,
+        "assert_equivariant",
+    )
 
 
 def assert_invariant(
@@ -914,10 +946,7 @@ def assert_invariant(
           output 0, invariant (0e) is not invariant: ...
     """
     __tracebackhide__ = True
-    if not isinstance(pos, torch.Tensor) or not pos.is_floating_point():
-        raise TypeError(f"pos must be a floating tensor, received {type(pos).__name__}")
-    if pos.ndim == 0 or pos.shape[-1] != 3:
-        raise ValueError(f"pos must have shape (N, 3), received {tuple(pos.shape)}")
+    check_last_dim("pos", check_float_tensor("pos", pos), 3)
     ctx = torch.no_grad() if no_grad else contextlib.nullcontext()
     with ctx:
         probe = [y.detach() for y in _as_outputs(fn(pos, *args))]
@@ -935,12 +964,19 @@ def assert_invariant(
         out_labels=labels,
         reference=probe,
     )
-    results = []
-    for g_, t, perm in _cases(problem, g, parity, translation, permutation, ntrials, generator):
-        result = problem.result(g_, t, perm)
-        _judge(problem, result, atol, rtol, allow_zero, "assert_invariant")
-        results.append(result)
-    return results
+    return _assert_cases(
+        problem,
+        g,
+        parity,
+        translation,
+        permutation,
+        ntrials,
+        generator,
+        atol,
+        rtol,
+        allow_zero,
+        "assert_invariant",
+    )
 
 
 def forces_from(energy: Callable) -> Callable:
