@@ -13,6 +13,11 @@ Peers:
 * for the torsion basis, DIG SphereNet's ``torsion_emb`` as DIG builds it (sympy formulas from
   the same ``bessel_basis`` / ``real_sph_harm`` helpers, which PyG ships; DIG itself does not
   import without torch_scatter). Its forward is DIG's, line for line.
+
+Part of the torsion speed-up is memory: equibasis allocates its large CPU outputs through
+numpy, which asks for transparent huge pages, while the peers (and the ``ones_like`` gradient
+of "fwd+bwd") use torch's allocator, which does so only under ``THP_MEM_ALLOC_ENABLE=1``. Set
+that variable to give every tensor huge pages and compare the pure compute.
 """
 
 import argparse

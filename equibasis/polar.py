@@ -19,20 +19,25 @@ catastrophically at small ``d`` in float32. Here, at construction, each radial f
 expanded in Chebyshev polynomials on :math:`x = d/c \in [0, 1]` from exact values
 (:func:`equibasis.special.spherical_jn` at Chebyshev nodes), cut where all later
 coefficients fall below 1e-13 of the largest (38 terms for ``num_spherical=7,
-num_radial=6``; float32 input uses the first 32, cut at 1e-9). The forward pass is one
+num_radial=6``; float32 input uses the first 28, cut at 3e-8: its
+rounding error, not the cut, sets its accuracy). The forward pass is one
 Chebyshev recurrence per distance and one matrix product for all
 ``num_spherical * num_radial`` functions: accurate to ~1e-13 in float64 and ~6e-7 of each
 function's peak in float32 at every ``x`` (no cancellation near 0), with exact gradients of
 the expansion (the backward pass is the derivative series, differentiable again). Distances
 beyond the cutoff give zero for variants with an envelope and are evaluated exactly (with
 ``spherical_jn``) for those without one. Angular parts use
-:func:`equibasis.special.legendre` (m = 0) and
-:func:`equibasis.harmonics.real_spherical_harmonics` (all m).
+:func:`equibasis.special.legendre` (m = 0) and, for all m, the normalised associated
+Legendre recurrences in the polar angles, computed straight in each library's order and
+signs. The torsion product (~300 values per triplet) is written once into its output, and
+large CPU outputs are allocated with transparent huge pages (first-touch page faults are
+most of the cost of a fresh 100 MB tensor).
 """
 
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from equibasis._validation import (
@@ -43,7 +48,7 @@ from equibasis._validation import (
     check_same_device,
 )
 from equibasis.cutoff import DimeNetEnvelope
-from equibasis.harmonics import convert_sh, real_spherical_harmonics
+from equibasis.harmonics import convert_sh
 from equibasis.special import legendre, spherical_jn, spherical_jn_zeros
 
 __all__ = [
@@ -61,7 +66,30 @@ TORSION_VARIANTS = ("consistent", "dig")
 # The Chebyshev series is cut where all later coefficients are below this (relative to the
 # largest); the float64 node values carry ~1e-14 of noise, so the dropped tail is noise.
 _CHEBYSHEV_TOLERANCE = 1e-13
-_FLOAT32_TOLERANCE = 1e-9
+_FLOAT32_TOLERANCE = 3e-8
+
+# Outputs of at least this many bytes are allocated through numpy on CPU (see _new_output).
+_HUGE_PAGE_BYTES = 1 << 22
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def _new_output(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """An uninitialised tensor of ``shape`` with the dtype and device of ``like``.
+
+    Writing a fresh 100 MB output is dominated by first-touch page faults of 4 KiB pages
+    (~1 GB/s). numpy asks the kernel for transparent huge pages on large allocations
+    (``madvise(MADV_HUGEPAGE)``), torch's CPU allocator only under ``THP_MEM_ALLOC_ENABLE=1``;
+    large CPU outputs are therefore numpy arrays shared with torch (2-4x faster to fill).
+    """
+    numel = math.prod(shape)
+    if (
+        like.device.type == "cpu"
+        and like.dtype in _NUMPY_DTYPES
+        and numel * like.element_size() >= _HUGE_PAGE_BYTES
+        and not torch.compiler.is_compiling()
+    ):
+        return torch.from_numpy(np.empty(shape, dtype=_NUMPY_DTYPES[like.dtype]))
+    return torch.empty(shape, dtype=like.dtype, device=like.device)
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,9 +134,12 @@ def _chebyshev_fit(
     return coefficients[: max(keep, 2)].contiguous()
 
 
-def _chebyshev_rows(u: torch.Tensor, count: int) -> torch.Tensor:
-    """``T_0(u) .. T_{count-1}(u)`` as rows of a ``(count, E)`` tensor (three-term recurrence)."""
-    rows = u.new_empty(count, u.shape[0])
+def _chebyshev_rows(u: torch.Tensor, count: int, extra: int = 0) -> torch.Tensor:
+    """``T_0(u) .. T_{count-1}(u)`` as rows of a ``(count + extra, E)`` tensor.
+
+    Three-term recurrence; the ``extra`` rows are left for the caller to fill.
+    """
+    rows = u.new_empty(count + extra, u.shape[0])
     rows[0] = 1.0
     if count > 1:
         rows[1] = u
@@ -143,7 +174,9 @@ class _ChebyshevSeries(torch.autograd.Function):
     @staticmethod
     def forward(ctx, u: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(u, coefficients)
-        return _chebyshev_rows(u, coefficients.shape[0]).T @ coefficients
+        rows = _chebyshev_rows(u, coefficients.shape[0])
+        out = _new_output((u.shape[0], coefficients.shape[1]), u)
+        return torch.mm(rows.T, coefficients, out=out)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None]:
@@ -194,7 +227,7 @@ class _SphericalBesselRadial(torch.nn.Module):
         bandwidth = float(zeros.max()) + (envelope_exponent + 3 if envelope != "none" else 0)
         coefficients = _chebyshev_fit(values_at, bandwidth)
         self.register_buffer("coefficients", coefficients)
-        # float32 input needs fewer terms: drop the tail below 1e-9 of the largest coefficient
+        # float32 input needs fewer terms: drop the tail below 3e-8 of the largest coefficient
         magnitude = coefficients.abs().amax(dim=1)
         tail = torch.flip(torch.cummax(torch.flip(magnitude, [0]), 0).values, [0])
         self.float32_terms = max(int((tail >= _FLOAT32_TOLERANCE * magnitude.max()).sum()), 2)
@@ -213,9 +246,16 @@ class _SphericalBesselRadial(torch.nn.Module):
         coefficients = self.coefficients
         if x.dtype != torch.float64:
             coefficients = coefficients[: self.float32_terms]
+        coefficients = coefficients.to(x.dtype)
         inside = x.clamp(0.0, 1.0)
-        out = _ChebyshevSeries.apply(2.0 * inside - 1.0, coefficients.to(x.dtype))
-        if self.envelope == "pyg":
+        folded = (
+            self.envelope == "pyg" and not _records_grad(x) and not torch.compiler.is_compiling()
+        )
+        if folded:
+            out = self._pyg_without_autograd(2.0 * inside - 1.0, x, coefficients)
+        else:
+            out = _ChebyshevSeries.apply(2.0 * inside - 1.0, coefficients)
+        if self.envelope == "pyg" and not folded:
             # the split-off l = 0 pole N_0n / x, added in place (out is a fresh tensor)
             out[:, : self.num_radial] += self.norm[0].to(x.dtype) / x.unsqueeze(-1)
         beyond = x > 1.0 if self.envelope == "none" else x >= 1.0
@@ -225,6 +265,26 @@ class _SphericalBesselRadial(torch.nn.Module):
                 out = out.index_put((index,), self.exact(x.index_select(0, index)))
             else:
                 out = out.index_fill(0, index, 0.0)
+        return out
+
+    def _pyg_without_autograd(
+        self, u: torch.Tensor, x: torch.Tensor, coefficients: torch.Tensor
+    ) -> torch.Tensor:
+        """Series plus the l = 0 pole ``N_0n / x`` in one matrix product (no autograd).
+
+        The pole is one more row, ``1 / x`` (0 at ``x = 0``, where the l = 0 columns are then
+        set to ``+inf``): no strided pass over the output to add it.
+        """
+        count, size = coefficients.shape
+        rows = _chebyshev_rows(u, count, extra=1)
+        zero = x == 0
+        torch.reciprocal(x, out=rows[count]).masked_fill_(zero, 0.0)
+        pole = coefficients.new_zeros(1, size)
+        pole[0, : self.num_radial] = self.norm[0]
+        out = _new_output((x.shape[0], size), x)
+        torch.mm(rows.T, torch.cat([coefficients, pole]), out=out)
+        if bool(zero.any()):
+            out[:, : self.num_radial].masked_fill_(zero.unsqueeze(-1), math.inf)
         return out
 
     def extra_repr(self) -> str:
@@ -301,15 +361,57 @@ def _zonal_harmonics(num_spherical: int, angle: torch.Tensor) -> torch.Tensor:
     return legendre(num_spherical - 1, torch.cos(angle)) * scale
 
 
-def _harmonics(num_spherical: int, theta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
-    """Standard real ``Y_lm(theta, phi)``, column ``l*l + l + m``, shape ``(T, L * L)``."""
-    if theta.numel() == 0:
-        return theta.new_zeros(0, num_spherical * num_spherical)
-    sin_theta = torch.sin(theta)
-    direction = torch.stack(
-        [sin_theta * torch.cos(phi), sin_theta * torch.sin(phi), torch.cos(theta)], dim=-1
-    )
-    return real_spherical_harmonics(num_spherical - 1, direction, normalize=False)
+def _harmonics(
+    num_spherical: int,
+    theta: torch.Tensor,
+    phi: torch.Tensor,
+    columns: list[tuple[int, float]] | None = None,
+) -> torch.Tensor:
+    r"""Real ``Y_lm(theta, phi)`` from the polar angles, shape ``(T, F)``.
+
+    Column ``f`` holds ``sign * Y[:, index]`` for ``columns[f] = (index, sign)``, ``index =
+    l*l + l + m`` in the standard (sphericart / e3nn, no Condon-Shortley phase) convention;
+    ``None`` lists all ``L * L`` in that order. Computed with the fully normalised
+    associated Legendre recurrences in :math:`z = \cos\theta, s = \sin\theta` and
+    :math:`\cos m\varphi, \sin m\varphi` by angle addition: polynomials in ``(s, z)`` and
+    the trigonometric functions, so finite with finite gradients at the poles. The columns
+    are stacked row by row (one contiguous copy) and returned transposed.
+    """
+    if columns is None:
+        columns = [(index, 1.0) for index in range(num_spherical * num_spherical)]
+    slot = {index: (f, sign) for f, (index, sign) in enumerate(columns)}
+    z, s = torch.cos(theta), torch.sin(theta)
+    cos_m, sin_m = [torch.ones_like(phi)], [torch.zeros_like(phi)]
+    if num_spherical > 1:
+        cos_m.append(torch.cos(phi))
+        sin_m.append(torch.sin(phi))
+    for m in range(2, num_spherical):
+        cos_m.append(cos_m[m - 1] * cos_m[1] - sin_m[m - 1] * sin_m[1])
+        sin_m.append(sin_m[m - 1] * cos_m[1] + cos_m[m - 1] * sin_m[1])
+    out: list[torch.Tensor | None] = [None] * len(columns)
+    diag = torch.full_like(theta, 1.0 / math.sqrt(4.0 * math.pi))  # Q_mm, Q_00 = Y_00
+    for m in range(num_spherical):
+        if m > 0:
+            diag = (diag * s) * math.sqrt((2 * m + 1) / (2 * m))
+        before, q = diag, diag  # Q_{l-2,m}, Q_{l-1,m} -> Q_lm
+        for l in range(m, num_spherical):
+            if l == m + 1:
+                before, q = q, (z * q) * math.sqrt(2 * m + 3)
+            elif l > m + 1:
+                a = math.sqrt((4 * l * l - 1) / (l * l - m * m))
+                b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
+                before, q = q, (z * q - b * before) * a
+            centre = l * l + l
+            if m == 0:
+                if centre in slot:
+                    f, sign = slot[centre]
+                    out[f] = q if sign == 1.0 else q * sign
+                continue
+            for index, trig in ((centre + m, cos_m[m]), (centre - m, sin_m[m])):
+                if index in slot:
+                    f, sign = slot[index]
+                    out[f] = trig * (q * (math.sqrt(2.0) * sign))
+    return torch.stack(out, dim=0).T
 
 
 def _signed_permutation(num_spherical: int, convention: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -321,14 +423,6 @@ def _signed_permutation(num_spherical: int, convention: str) -> tuple[torch.Tens
     perm = matrix.abs().argmax(dim=0)
     sign = matrix[perm, torch.arange(size)]
     return perm, sign
-
-
-def _permutation_matrix(perm: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:
-    """``M`` with ``(values @ M)[:, f] = sign[f] * values[:, perm[f]]`` (float64)."""
-    size = perm.shape[0]
-    matrix = torch.zeros(size, size, dtype=torch.float64)
-    matrix[perm, torch.arange(size)] = sign.to(torch.float64)
-    return matrix
 
 
 def _comenet_permutation(num_spherical: int) -> torch.Tensor:
@@ -345,20 +439,92 @@ def _scale_rows(radial: torch.Tensor, angular: torch.Tensor, *inputs: torch.Tens
     ``radial`` is always a fresh tensor here; writing into it avoids allocating (and first
     touching) a second output-sized buffer, which dominates the cost at 10^5+ triplets.
     """
-    if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
+    if _records_grad(*inputs):
         return radial * angular.unsqueeze(-1)
     return radial.mul_(angular.unsqueeze(-1))
 
 
-def _paired_product(
-    harmonics: torch.Tensor, radial: torch.Tensor, num_spherical: int
+def _gathered_radial(
+    radial: torch.nn.Module, x: torch.Tensor, idx_kj: torch.Tensor | None
 ) -> torch.Tensor:
-    """``out[t, (l, m), n] = Y[t, (l, m)] * R[t, l, n]`` (each harmonic with its own degree)."""
-    blocks = []
-    for l in range(num_spherical):
-        y = harmonics[:, l * l : (l + 1) * (l + 1)].unsqueeze(-1)  # (T, 2l+1, 1)
-        blocks.append((y * radial[:, l : l + 1, :]).flatten(1))  # (T, (2l+1) R)
-    return torch.cat(blocks, dim=1)
+    """``radial(x)[idx_kj]``, shape ``(T, L * R)``: per edge then gathered, or per triplet.
+
+    With no more triplets than edges, gathering the distances and evaluating per triplet
+    skips a pass over the output-sized gather (same values, row by row).
+    """
+    if idx_kj is None:
+        return radial(x)
+    if idx_kj.shape[0] <= x.shape[0]:
+        return radial(x.index_select(0, idx_kj))
+    return radial(x).index_select(0, idx_kj)
+
+
+def _paired_degrees(num_spherical: int) -> torch.Tensor:
+    """Degree l of each of the ``L * L`` harmonics listed degree by degree."""
+    return torch.repeat_interleave(torch.arange(num_spherical), 2 * torch.arange(num_spherical) + 1)
+
+
+def _records_grad(*inputs: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
+
+
+class _DegreeProduct(torch.autograd.Function):
+    """``out[t, f, n] = Y[t, f] * R[t, degree[f], n]``: ``(T, F), (T, L, R), (F,) -> (T, F, R)``.
+
+    Both torsion layouts are this product: DIG SphereNet's ``degree[f] = f mod L``, the
+    degree-paired ones ``degree[f] = l(f)``. The radial rows are gathered straight into the
+    output and scaled in place: two passes over it and no second output-sized buffer (a
+    broadcast multiply whose inner loop is the short last dim runs ~3x below memory speed).
+    The backward pass works in blocks of rows that stay in cache, so it allocates nothing
+    output-sized either; under ``create_graph`` it uses the plain differentiable formulas.
+    """
+
+    @staticmethod
+    def forward(
+        ctx, harmonics: torch.Tensor, radial: torch.Tensor, degree: torch.Tensor
+    ) -> torch.Tensor:
+        ctx.save_for_backward(harmonics, radial, degree)
+        shape = (harmonics.shape[0], degree.shape[0], radial.shape[-1])
+        out = torch.index_select(radial, 1, degree, out=_new_output(shape, radial))
+        return out.mul_(harmonics.unsqueeze(-1))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:
+        harmonics, radial, degree = ctx.saved_tensors
+        want_h, want_r = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if torch.is_grad_enabled():  # create_graph: differentiable formulas
+            grad_h = (grad * radial.index_select(1, degree)).sum(-1) if want_h else None
+            grad_r = None
+            if want_r:
+                product = grad * harmonics.unsqueeze(-1)
+                grad_r = radial.new_zeros(radial.shape).index_add(1, degree, product)
+            return grad_h, grad_r, None
+        grad_h = harmonics.new_empty(harmonics.shape) if want_h else None
+        grad_r = radial.new_empty(radial.shape) if want_r else None
+        num, size, num_degrees, num_radial = grad.shape[0], grad.shape[1], *radial.shape[1:]
+        modulo = bool((degree == torch.arange(size, device=degree.device) % num_degrees).all())
+        ones = grad.new_ones(num_radial)
+        rows = max(1, (1 << 21) // max(1, size * num_radial * grad.element_size()))
+        for start in range(0, num, rows):
+            block = slice(start, start + rows)
+            g, r, h = grad[block].contiguous(), radial[block], harmonics[block]
+            count = g.shape[0]
+            if modulo:  # DIG: radial degree j of harmonic (i, j), broadcast over i
+                product = g.view(count, -1, num_degrees * num_radial) * r.reshape(count, 1, -1)
+            else:
+                product = g * r.index_select(1, degree)
+            if want_h:  # sum over the last dim as a matrix-vector product (inner size R)
+                torch.mv(product.view(-1, num_radial), ones, out=grad_h[block].view(-1))
+            if want_r:
+                product = torch.mul(g, h.unsqueeze(-1), out=product.view(g.shape))
+                if modulo:
+                    view = product.view(count, -1, num_degrees, num_radial)
+                    torch.sum(view, dim=1, out=grad_r[block])
+                else:  # degree-paired: harmonics of degree l are the columns l*l..(l+1)^2-1
+                    for l in range(num_degrees):
+                        part = product[:, l * l : (l + 1) * (l + 1)]
+                        torch.sum(part, dim=1, out=grad_r[block][:, l])
+        return grad_h, grad_r, None
 
 
 # --------------------------------------------------------------------------------------------
@@ -473,9 +639,7 @@ class AngleBasis(torch.nn.Module):
         """Evaluate the basis; see the class docstring for shapes."""
         flat, idx_kj, shape = _check_inputs(dist, idx_kj, angle=angle)
         dtype = _working_dtype(dist)
-        radial = self.radial(flat.to(dtype) / self.cutoff)  # (E, L * R)
-        if idx_kj is not None:
-            radial = radial.index_select(0, idx_kj)
+        radial = _gathered_radial(self.radial, flat.to(dtype) / self.cutoff, idx_kj)
         angular = _zonal_harmonics(self.num_spherical, angle.reshape(-1).to(dtype))
         out = _scale_rows(
             radial.view(-1, self.num_spherical, self.num_radial), angular, dist, angle
@@ -565,10 +729,15 @@ class TorsionBasis(torch.nn.Module):
             num_spherical, num_radial, cutoff, normalization, "none"
         )
         if variant == "dig":
-            # standard -> DIG order and signs as a signed permutation matrix: one exact GEMM
-            # (a column gather with index_select is ~3x slower on CPU)
+            # DIG's harmonic f is sign[f] * standard[perm[f]]: computed straight in that order
             perm, sign = _signed_permutation(num_spherical, "dig")
-            self.register_buffer("mixing", _permutation_matrix(perm, sign), persistent=False)
+            self.columns = list(zip(perm.tolist(), sign.tolist(), strict=True))
+            # DIG pairs the harmonic at flat index f with the radial degree f mod L
+            degree = torch.arange(num_spherical * num_spherical) % num_spherical
+        else:
+            self.columns = None
+            degree = _paired_degrees(num_spherical)
+        self.register_buffer("degree", degree, persistent=False)
 
     def forward(
         self,
@@ -581,15 +750,11 @@ class TorsionBasis(torch.nn.Module):
         flat, idx_kj, shape = _check_inputs(dist, idx_kj, theta=theta, phi=phi)
         dtype = _working_dtype(dist)
         n, k = self.num_spherical, self.num_radial
-        radial = self.radial(flat.to(dtype) / self.cutoff)  # (E, L * R)
-        if idx_kj is not None:
-            radial = radial.index_select(0, idx_kj)
-        harmonics = _harmonics(n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype))
-        if self.variant == "dig":
-            harmonics = harmonics @ self.mixing.to(dtype)
-            out = harmonics.view(-1, n, n, 1) * radial.view(-1, 1, n, k)
-        else:
-            out = _paired_product(harmonics, radial.view(-1, n, k), n)
+        radial = _gathered_radial(self.radial, flat.to(dtype) / self.cutoff, idx_kj)
+        harmonics = _harmonics(
+            n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype), self.columns
+        )
+        out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), self.degree)
         return out.reshape(*shape, n * n * k).to(dist.dtype)
 
     def extra_repr(self) -> str:  # noqa: D102
@@ -705,9 +870,8 @@ class ComENetTorsionBasis(torch.nn.Module):
         num_spherical, num_radial, cutoff = _check_args(num_spherical, num_radial, cutoff)
         self.num_spherical, self.num_radial, self.cutoff = num_spherical, num_radial, cutoff
         self.radial = _SphericalBesselRadial(num_spherical, num_radial, cutoff, "dimenet", "none")
-        perm = _comenet_permutation(num_spherical)
-        mixing = _permutation_matrix(perm, torch.ones(perm.shape[0], dtype=torch.float64))
-        self.register_buffer("mixing", mixing, persistent=False)
+        self.columns = [(index, 1.0) for index in _comenet_permutation(num_spherical).tolist()]
+        self.register_buffer("degree", _paired_degrees(num_spherical), persistent=False)
 
     def forward(self, dist: torch.Tensor, theta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
         """Evaluate the basis; see the class docstring for shapes."""
@@ -715,9 +879,10 @@ class ComENetTorsionBasis(torch.nn.Module):
         dtype = _working_dtype(dist)
         n, k = self.num_spherical, self.num_radial
         radial = self.radial(flat.to(dtype) / self.cutoff)
-        harmonics = _harmonics(n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype))
-        harmonics = harmonics @ self.mixing.to(dtype)
-        out = _paired_product(harmonics, radial.view(-1, n, k), n)
+        harmonics = _harmonics(
+            n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype), self.columns
+        )
+        out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), self.degree)
         return out.reshape(*shape, n * n * k).to(dist.dtype)
 
     def extra_repr(self) -> str:  # noqa: D102
