@@ -29,7 +29,7 @@ See ``docs/conventions.md`` for every convention and the maps between them.
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -59,16 +59,16 @@ _NORMALIZE_EPS = 1e-12
 _INV_SQRT_4PI = 1.0 / math.sqrt(4.0 * math.pi)
 
 # ---------------------------------------------------------------------------------------------
-# recurrence constants (plain Python floats, cached per degree; tensors are made per call so
-# that dtype and device follow the input and torch.compile sees constants)
+# recurrence constants (plain Python floats cached per degree, and their tensors cached per
+# degree, dtype and device; made afresh while torch.compile traces, so it sees constants)
 # ---------------------------------------------------------------------------------------------
 _COEFFICIENTS: dict[int, tuple[list[float], list[float], float, float, list[int]]] = {}
 
 
 def _degree_coefficients(l: int) -> tuple[list[float], list[float], float, float, list[int]]:
-    """Return ``(a, b, diag, off, gather)`` for degree ``l >= 1`` (see the module docstring).
+    """Return ``(a, b, qll, off, gather)`` for degree ``l >= 1`` (see the module docstring).
 
-    ``a``/``b`` hold a_lm, b_lm for m = 0..l-2; ``diag`` = sqrt((2l+1)/(2l)); ``off`` =
+    ``a``/``b`` hold a_lm, b_lm for m = 0..l-2; ``qll`` = Q_l^l (a constant); ``off`` =
     sqrt(2l+1); ``gather`` maps the rows m = -l..l of Y_l to rows |m| of the Q block.
     """
     cached = _COEFFICIENTS.get(l)
@@ -79,52 +79,43 @@ def _degree_coefficients(l: int) -> tuple[list[float], list[float], float, float
             for m in range(l - 1)
         ]
         gather = [abs(m) for m in range(-l, l + 1)]
-        cached = (a, b, math.sqrt((2 * l + 1) / (2 * l)), math.sqrt(2 * l + 1), gather)
+        # Q_l^l = prod_k sqrt((2k+1)/(2k)) / sqrt(4 pi), independent of the vector
+        qll = _INV_SQRT_4PI
+        for k in range(1, l + 1):
+            qll *= math.sqrt((2 * k + 1) / (2 * k))
+        cached = (a, b, qll, math.sqrt(2 * l + 1), gather)
         _COEFFICIENTS[l] = cached
     return cached
 
 
-def _safe_normalize(v: torch.Tensor) -> torch.Tensor:
-    """``v / max(|v|, eps)`` as ``torch.nn.functional.normalize``, with a zero gradient at 0.
-
-    e3nn's normalisation has a gradient of about 1/eps at the zero vector; here the zero
-    vector maps to 0 with a zero gradient (double ``where``: the masked branch never sees 0).
-    """
-    r2 = (v * v).sum(-1, keepdim=True)
-    nonzero = r2 > 0
-    safe_r2 = torch.where(nonzero, r2, torch.ones_like(r2))
-    inv = 1.0 / torch.sqrt(safe_r2).clamp_min(_NORMALIZE_EPS)
-    return torch.where(nonzero, v * inv, torch.zeros_like(v))
-
-
-def _standard_blocks(
-    lmax: int, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, r2: torch.Tensor
-) -> list[torch.Tensor]:
-    """Orthonormal real harmonics of the standard convention, one block per degree.
+def _standard_factors(
+    lmax: int, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, r2: torch.Tensor | None
+) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    r"""Factors of the orthonormal real harmonics of the standard convention, degree by degree.
 
     Args:
-        lmax: Highest degree.
+        lmax: Highest degree (>= 1).
         x: First Cartesian component, shape ``(N,)``.
         y: Second Cartesian component, shape ``(N,)``.
         z: Polar component, shape ``(N,)``.
         r2: ``x^2 + y^2 + z^2``, shape ``(N,)``; the blocks are homogeneous of degree l.
+            ``None`` means exactly 1 (unit vectors).
 
     ``z`` and ``r2`` may be float64 while ``x``, ``y`` are float32: the Legendre recurrence is
     then run in float64. The blocks are polynomials of (x, y, z, r2), and a float32 ``r2``
     inconsistent with x^2 + y^2 + z^2 by one rounding is amplified ~ l^2/4 times by the
-    three-term recurrence (3.8e-6 at l = 12); exact r2 and z keep float32 output within
-    ~1e-6 of the exact harmonics of the float32 input, as e3nn's own float32 output.
+    three-term recurrence (3.8e-6 at l = 12; r2 = 1 with a float32-normalised vector is off
+    by as much, near the poles); a float64 z and r2 consistent with the vector keep float32
+    output within ~1e-6 of the exact harmonics, as e3nn's own float32 output.
 
-    Returns:
-        ``lmax + 1`` tensors of shape ``(2l + 1, N)`` (component-major), rows m = -l..l.
+    Yields:
+        ``(l, q, cs)`` for l = 1..lmax, both ``(2l + 1, N)`` with rows m = -l..l, in the
+        dtype of ``x``: :math:`Y_{lm}` = ``q * cs`` (q: Legendre factor of degree l and
+        order |m|, times sqrt2 for m != 0; cs: s_|m|, 1, c_m).
     """
     dtype, device = x.dtype, x.device
     qdtype = z.dtype
     n = x.shape[0]
-    y0 = torch.full((1, n), _INV_SQRT_4PI, dtype=dtype, device=device)
-    blocks = [y0]
-    if lmax == 0:
-        return blocks
     # c_m + i s_m = (x + iy)^m, m = 1..lmax, by complex products, doubling the block of known
     # powers each step (w^(k+j) = w^k w^j): O(log lmax) kernel launches instead of O(lmax)
     cc, ss = x.unsqueeze(0), y.unsqueeze(0)
@@ -134,28 +125,33 @@ def _standard_blocks(
         c_lo, s_lo = cc[: min(k, lmax - k)], ss[: min(k, lmax - k)]
         cc = torch.cat([cc, c_lo * ck - s_lo * sk])
         ss = torch.cat([ss, c_lo * sk + s_lo * ck])
-    ones = torch.full((1, n), 1.0 / math.sqrt(2.0), dtype=dtype, device=device)
-    # rows s_lmax .. s_1, 1/sqrt2, c_1 .. c_lmax, times sqrt2: degree l is a contiguous slice
-    cs = torch.cat([ss.flip(0), ones, cc]) * math.sqrt(2.0)  # (2 lmax + 1, N)
+    ones = torch.ones((1, n), dtype=dtype, device=device)
+    # rows s_lmax .. s_1, 1, c_1 .. c_lmax: degree l is a contiguous slice
+    cs = torch.cat([ss.flip(0), ones, cc])  # (2 lmax + 1, N)
 
     # Q blocks carry a trailing zero row (m = l + 1), so m = 0..l-1 share one vectorised
-    # step: a_{l,l-1} = sqrt(2l+1) and b_{l,l-1} = 0 give Q_l^{l-1} = sqrt(2l+1) z Q_{l-1}^{l-1}
+    # step: a_{l,l-1} = sqrt(2l+1) and b_{l,l-1} = 0 give Q_l^{l-1} = sqrt(2l+1) z Q_{l-1}^{l-1};
+    # Q_l^l is a constant (no z), appended as such. Rows m >= 1 hold sqrt2 Q_l^m (the sqrt2
+    # of Y_{l,+-m}): the recurrence maps equal m, so only the constants Q_l^l carry it.
     zrow = z.unsqueeze(0)
-    r2row = r2.unsqueeze(0)
-    zero = torch.zeros((1, n), dtype=qdtype, device=device)
+    r2row = None if r2 is None else r2.unsqueeze(0)
     q_prev2 = None
-    q_prev = torch.cat([y0.to(qdtype), zero])  # rows m = 0, 1
+    q_prev = _degree_tensors(0, qdtype, device)[2].expand(2, n)  # rows Q_0^0, 0
     for l in range(1, lmax + 1):
-        at, bt, diag, index = _degree_tensors(l, qdtype, device)
-        low = q_prev[:l] * at * zrow  # (l, N), m = 0..l-1
-        if q_prev2 is not None:
-            low = torch.addcmul(low, q_prev2[:l] * bt, r2row)  # bt holds -b_lm
-        q = torch.cat([low, q_prev[l - 1 : l] * diag, zero])  # (l + 2, N), m = 0..l+1
+        at, bt, tail, index = _degree_tensors(l, qdtype, device)
+        low = q_prev[:l] * at  # (l, N), m = 0..l-1
+        if q_prev2 is None:
+            low = low * zrow
+        else:
+            p2 = q_prev2[:l] * bt  # bt holds -b_lm
+            if r2row is not None:
+                p2 = p2 * r2row
+            low = torch.addcmul(p2, low, zrow)
+        q = torch.cat([low, tail.expand(2, n)])  # (l + 2, N), m = 0..l+1
         # rows |m| for m = -l..l (cast first: l + 2 rows instead of 2l + 1)
-        block = (q if qdtype == dtype else q.to(dtype)).index_select(0, index)
-        blocks.append(block * cs[lmax - l : lmax + l + 1])
+        qd = q if qdtype == dtype else q.to(dtype)
+        yield l, qd.index_select(0, index), cs[lmax - l : lmax + l + 1]
         q_prev2, q_prev = q_prev, q
-    return blocks
 
 
 _TENSORS: dict[tuple[int, torch.dtype, torch.device], tuple] = {}
@@ -163,20 +159,24 @@ _TENSORS: dict[tuple[int, torch.dtype, torch.device], tuple] = {}
 
 def _degree_tensors(
     l: int, dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, float, torch.Tensor]:
-    """Recurrence constants of degree l as tensors: a_lm (m < l), -b_lm, diag, |m| index."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Degree-l constants: a_lm and -b_lm (m < l) columns, [sqrt2 Q_l^l, 0], |m| index."""
     key = (l, dtype, device)
     cached = None if torch.compiler.is_compiling() else _TENSORS.get(key)
     if cached is None:
-        a, b, diag, off, gather = _degree_coefficients(l)
+        if l == 0:
+            a, b, qll, off, gather = [], [], _INV_SQRT_4PI, 0.0, [0]
+        else:
+            a, b, qll, off, gather = _degree_coefficients(l)
         at = torch.tensor([*a, off], dtype=dtype, device=device).unsqueeze(1)
         bt = torch.tensor([-v for v in b] + [0.0], dtype=dtype, device=device).unsqueeze(1)
+        sqrt2_qll = qll * math.sqrt(2.0) if l > 0 else qll
+        tail = torch.tensor([[sqrt2_qll], [0.0]], dtype=dtype, device=device)
         index = torch.tensor(gather, dtype=torch.long, device=device)
-        cached = (at, bt, diag, index)
+        cached = (at, bt, tail, index)
         if not torch.compiler.is_compiling():
             _TENSORS[key] = cached
-    at, bt, diag, index = cached
-    return at, bt, diag, index
+    return cached
 
 
 def _degree_scale(l: int, normalization: str) -> float:
@@ -189,32 +189,81 @@ def _degree_scale(l: int, normalization: str) -> float:
 
 
 def _evaluate_rows(
-    ls: Sequence[int], v: torch.Tensor, normalize: bool, normalization: str, e3nn_axes: bool
-) -> torch.Tensor:
-    """``(n, 3)`` -> ``(n, sum(2l+1))`` for one cache-sized chunk of rows."""
-    if normalize:
-        v = _safe_normalize(v)
-    # Legendre part in float64 for lower precisions (see _standard_blocks); exact for float32
-    vq = v if v.dtype == torch.float64 else v.to(torch.float64)
-    r2 = (vq * vq).sum(-1)
+    ls: Sequence[int],
+    v: torch.Tensor,
+    normalize: bool,
+    normalization: str,
+    e3nn_axes: bool,
+    buf: torch.Tensor | None = None,
+) -> torch.Tensor | None:
+    """``(n, 3)`` -> ``(n, sum(2l+1))``, or component-major into ``buf`` ``(dim, n)``."""
+    vt = v.T
     if e3nn_axes:  # e3nn(v) == standard(v[..., [2, 0, 1]]): polar axis y
-        x, y, z = v[:, 2], v[:, 0], vq[:, 1]
+        x, y, z = vt[2], vt[0], vt[1]
     else:
-        x, y, z = v[:, 0], v[:, 1], vq[:, 2]
-    blocks = _standard_blocks(max(ls), x, y, z, r2)
+        x, y, z = vt[0], vt[1], vt[2]
+    # Legendre part in float64 for lower precisions (see _standard_factors): the float32
+    # vector is projected in float64 too, so r2 = 1 is exact to float64 rounding
+    qdtype = torch.float64 if v.dtype != torch.float64 else v.dtype
+    xq, yq, zq = x.to(qdtype), y.to(qdtype), z.to(qdtype)
+    r2 = xq * xq + yq * yq + zq * zq
+    if normalize:
+        # v / max(|v|, eps) as torch.nn.functional.normalize, zero gradient at 0 (double
+        # where: the masked branch never sees 0); e3nn's gradient is about 1/eps there
+        nonzero = r2 > 0
+        norm = torch.sqrt(torch.where(nonzero, r2, torch.ones_like(r2)))
+        inv = torch.where(nonzero, 1.0 / norm.clamp_min(_NORMALIZE_EPS), torch.zeros_like(r2))
+        xq, yq, zq = xq * inv, yq * inv, zq * inv
+        # r2 = 1 (dropped), except 0 and below eps where e3nn does not project
+        short = (norm < _NORMALIZE_EPS) | ~nonzero
+        # (no host sync where it costs: compiled graphs and accelerators always take where)
+        if torch.compiler.is_compiling() or v.device.type != "cpu" or bool(short.any()):
+            r2 = torch.where(short, r2 * inv * inv, torch.ones_like(r2))
+        else:
+            r2 = None
+        x, y = xq.to(v.dtype), yq.to(v.dtype)
+    places: dict[int, list[tuple[int, float]]] = {}
+    row = 0
+    for l in ls:
+        places.setdefault(l, []).append((row, _degree_scale(l, normalization)))
+        row += 2 * l + 1
+    blocks = {0: torch.full((1, v.shape[0]), _INV_SQRT_4PI, dtype=v.dtype, device=v.device)}
+    lmax = max(ls)
+    if lmax > 0:
+        for l, q, cs in _standard_factors(lmax, x, y, zq, r2):
+            if l not in places:
+                continue
+            if buf is None:
+                blocks[l] = q * cs
+            else:  # written in place, each degree's rows once
+                first, scale = places[l][0]
+                dst = torch.mul(q, cs, out=buf[first : first + 2 * l + 1])
+                if scale != 1.0:
+                    dst.mul_(scale)
+    if buf is not None:  # the constant, then repeated degrees copied (rescaled)
+        for l, rows in places.items():
+            first, scale = rows[0]
+            if l == 0:
+                buf[first].fill_(_INV_SQRT_4PI * scale)
+            for start, s in rows[1:]:
+                torch.mul(
+                    buf[first : first + 2 * l + 1], s / scale, out=buf[start : start + 2 * l + 1]
+                )
+        return None
     out = []
     for l in ls:
-        block = blocks[l]
         scale = _degree_scale(l, normalization)
-        if scale != 1.0:
-            block = block * scale
-        out.append(block)
-    # component-major cat (contiguous copies), then one blocked transpose to (n, dim)
-    return torch.cat(out, dim=0).T.contiguous()
+        if l == 0:  # the constant, rounded once (as in place)
+            out.append(torch.full_like(blocks[0], _INV_SQRT_4PI * scale))
+        else:
+            out.append(blocks[l] * scale if scale != 1.0 else blocks[l])
+    # one transposing copy into the (n, dim) output (cat then transpose would be two)
+    return torch.cat([block.T for block in out], dim=1)
 
 
-# Rows per chunk: the component-major working set (~ (lmax+1)^2 x chunk values) then stays in
-# cache, and the output is written once per chunk instead of once per intermediate.
+# Rows per chunk: without autograd, large CPU batches are computed chunk by chunk into one
+# reused component-major buffer (its working set stays in cache), transposed once into the
+# output (16384 measured best at lmax 4..12). With autograd one graph over all rows is faster.
 _CHUNK = 16384
 
 
@@ -229,16 +278,22 @@ def _evaluate(
     batch = v.shape[:-1]
     v = v.reshape(-1, 3)
     n = v.shape[0]
-    if n <= _CHUNK or v.device.type != "cpu" or torch.compiler.is_compiling():
+    dim = sum(2 * l + 1 for l in ls)
+    chunk = _CHUNK
+    inplace = not (torch.is_grad_enabled() and v.requires_grad)
+    if n <= chunk or not inplace or v.device.type != "cpu" or torch.compiler.is_compiling():
         out = _evaluate_rows(ls, v, normalize, normalization, e3nn_axes)
-    else:
-        out = torch.cat(
-            [
-                _evaluate_rows(ls, v[i : i + _CHUNK], normalize, normalization, e3nn_axes)
-                for i in range(0, n, _CHUNK)
-            ]
-        )
-    return out.reshape(*batch, sum(2 * l + 1 for l in ls))
+        return out.reshape(*batch, dim)
+    out = v.new_empty((n, dim))
+    # no graph to record: each chunk is written in place into a reused component-major
+    # buffer, then transposed straight into its rows of the output (one copy)
+    buf = v.new_empty((dim, chunk))
+    for i in range(0, n, chunk):
+        rows = v[i : i + chunk]
+        b = buf[:, : rows.shape[0]]
+        _evaluate_rows(ls, rows, normalize, normalization, e3nn_axes, b)
+        out[i : i + chunk] = b.T
+    return out.reshape(*batch, dim)
 
 
 def _check_vectors(x: object) -> torch.Tensor:
