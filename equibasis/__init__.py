@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "SphericalHarmonics": "harmonics",
     "convert_sh": "harmonics",
     "real_spherical_harmonics": "harmonics",
+    "real_spherical_harmonics_from_angles": "harmonics",
     # geometry
     "radius_graph": "geometry",
     "edge_vectors": "geometry",

@@ -48,6 +48,7 @@ __all__ = [
     "SphericalHarmonics",
     "convert_sh",
     "real_spherical_harmonics",
+    "real_spherical_harmonics_from_angles",
     "spherical_harmonics",
 ]
 
@@ -627,6 +628,105 @@ def _from_standard(values: torch.Tensor, lmax: int, dst: str) -> torch.Tensor:
     re = values[..., _const(ire, values, torch.long)] * _const(cre, values)
     im = values[..., _const(iim, values, torch.long)] * _const(cim, values)
     return torch.complex(re, im)
+
+
+def _angular_harmonics(
+    num_spherical: int,
+    theta: torch.Tensor,
+    phi: torch.Tensor,
+    columns: list[tuple[int, float]] | None = None,
+) -> torch.Tensor:
+    r"""Real ``Y_lm(theta, phi)`` from the polar angles, shape ``(T, F)``.
+
+    Column ``f`` holds ``sign * Y[:, index]`` for ``columns[f] = (index, sign)``, ``index =
+    l*l + l + m`` in the standard (sphericart / e3nn, no Condon-Shortley phase) convention;
+    ``None`` lists all ``L * L`` in that order. Computed with the fully normalised
+    associated Legendre recurrences in :math:`z = \cos\theta, s = \sin\theta` and
+    :math:`\cos m\varphi, \sin m\varphi` by angle addition: polynomials in ``(s, z)`` and
+    the trigonometric functions, so finite with finite gradients at the poles. The columns
+    are stacked row by row (one contiguous copy) and returned transposed.
+    """
+    if columns is None:
+        columns = [(index, 1.0) for index in range(num_spherical * num_spherical)]
+    slot = {index: (f, sign) for f, (index, sign) in enumerate(columns)}
+    z, s = torch.cos(theta), torch.sin(theta)
+    cos_m, sin_m = [torch.ones_like(phi)], [torch.zeros_like(phi)]
+    if num_spherical > 1:
+        cos_m.append(torch.cos(phi))
+        sin_m.append(torch.sin(phi))
+    for m in range(2, num_spherical):
+        cos_m.append(cos_m[m - 1] * cos_m[1] - sin_m[m - 1] * sin_m[1])
+        sin_m.append(sin_m[m - 1] * cos_m[1] + cos_m[m - 1] * sin_m[1])
+    out: list[torch.Tensor | None] = [None] * len(columns)
+    diag = torch.full_like(theta, 1.0 / math.sqrt(4.0 * math.pi))  # Q_mm, Q_00 = Y_00
+    for m in range(num_spherical):
+        if m > 0:
+            diag = (diag * s) * math.sqrt((2 * m + 1) / (2 * m))
+        before, q = diag, diag  # Q_{l-2,m}, Q_{l-1,m} -> Q_lm
+        for l in range(m, num_spherical):
+            if l == m + 1:
+                before, q = q, (z * q) * math.sqrt(2 * m + 3)
+            elif l > m + 1:
+                a = math.sqrt((4 * l * l - 1) / (l * l - m * m))
+                b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
+                before, q = q, (z * q - b * before) * a
+            centre = l * l + l
+            if m == 0:
+                if centre in slot:
+                    f, sign = slot[centre]
+                    out[f] = q if sign == 1.0 else q * sign
+                continue
+            for index, trig in ((centre + m, cos_m[m]), (centre - m, sin_m[m])):
+                if index in slot:
+                    f, sign = slot[index]
+                    out[f] = trig * (q * (math.sqrt(2.0) * sign))
+    return torch.stack(out, dim=0).T
+
+
+def real_spherical_harmonics_from_angles(
+    lmax: int, theta: torch.Tensor, phi: torch.Tensor
+) -> torch.Tensor:
+    r"""Standard real spherical harmonics of the polar angles, degrees 0..lmax.
+
+    The same functions as :func:`real_spherical_harmonics` of the unit vector
+    :math:`(\sin\theta\cos\varphi, \sin\theta\sin\varphi, \cos\theta)`, computed from the
+    angles directly: the fully normalised associated Legendre recurrence in
+    :math:`z = \cos\theta`, :math:`s = \sin\theta`, times :math:`\cos m\varphi`,
+    :math:`\sin m\varphi` by angle addition. Polar bases (SphereNet, ComENet) take angles as
+    input; this avoids building vectors and runs the recurrence in the input's own precision.
+    Polynomials in :math:`(s, z)` and trigonometric functions, so values and gradients are
+    finite at the poles.
+
+    Args:
+        lmax: Highest degree (>= 0).
+        theta: Polar angle from +z in radians, shape ``(...)``.
+        phi: Azimuth in radians, same shape as ``theta``.
+
+    Returns:
+        Shape ``(..., (lmax + 1)**2)``, column ``l*l + l + m`` (m = -l..l), integral
+        normalisation, no Condon-Shortley phase (as sphericart); dtype and device of ``theta``.
+
+    Raises:
+        TypeError: If ``lmax`` is not an int or an angle is not a floating-point tensor.
+        ValueError: If ``lmax < 0`` or the shapes of ``theta`` and ``phi`` differ.
+
+    Example:
+        >>> theta, phi = torch.tensor([0.7]), torch.tensor([0.3])
+        >>> y = real_spherical_harmonics_from_angles(2, theta, phi)
+        >>> v = torch.stack([theta.sin() * phi.cos(), theta.sin() * phi.sin(), theta.cos()], -1)
+        >>> torch.allclose(y, real_spherical_harmonics(2, v), atol=1e-6)
+        True
+    """
+    lmax = check_int("lmax", lmax, 0)
+    check_float_tensor("theta", theta)
+    check_float_tensor("phi", phi)
+    if theta.shape != phi.shape:
+        raise ValueError(
+            f"theta and phi must have the same shape, received {tuple(theta.shape)} "
+            f"and {tuple(phi.shape)}"
+        )
+    flat = _angular_harmonics(lmax + 1, theta.reshape(-1), phi.reshape(-1).to(theta.dtype))
+    return flat.reshape(*theta.shape, (lmax + 1) ** 2)
 
 
 def convert_sh(values: torch.Tensor, lmax: int, src: str, dst: str) -> torch.Tensor:

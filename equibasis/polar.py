@@ -48,7 +48,7 @@ from equibasis._validation import (
     check_same_device,
 )
 from equibasis.cutoff import DimeNetEnvelope
-from equibasis.harmonics import convert_sh
+from equibasis.harmonics import _angular_harmonics, convert_sh
 from equibasis.special import legendre, spherical_jn, spherical_jn_zeros
 
 __all__ = [
@@ -359,59 +359,6 @@ def _zonal_harmonics(num_spherical: int, angle: torch.Tensor) -> torch.Tensor:
         device=angle.device,
     )
     return legendre(num_spherical - 1, torch.cos(angle)) * scale
-
-
-def _harmonics(
-    num_spherical: int,
-    theta: torch.Tensor,
-    phi: torch.Tensor,
-    columns: list[tuple[int, float]] | None = None,
-) -> torch.Tensor:
-    r"""Real ``Y_lm(theta, phi)`` from the polar angles, shape ``(T, F)``.
-
-    Column ``f`` holds ``sign * Y[:, index]`` for ``columns[f] = (index, sign)``, ``index =
-    l*l + l + m`` in the standard (sphericart / e3nn, no Condon-Shortley phase) convention;
-    ``None`` lists all ``L * L`` in that order. Computed with the fully normalised
-    associated Legendre recurrences in :math:`z = \cos\theta, s = \sin\theta` and
-    :math:`\cos m\varphi, \sin m\varphi` by angle addition: polynomials in ``(s, z)`` and
-    the trigonometric functions, so finite with finite gradients at the poles. The columns
-    are stacked row by row (one contiguous copy) and returned transposed.
-    """
-    if columns is None:
-        columns = [(index, 1.0) for index in range(num_spherical * num_spherical)]
-    slot = {index: (f, sign) for f, (index, sign) in enumerate(columns)}
-    z, s = torch.cos(theta), torch.sin(theta)
-    cos_m, sin_m = [torch.ones_like(phi)], [torch.zeros_like(phi)]
-    if num_spherical > 1:
-        cos_m.append(torch.cos(phi))
-        sin_m.append(torch.sin(phi))
-    for m in range(2, num_spherical):
-        cos_m.append(cos_m[m - 1] * cos_m[1] - sin_m[m - 1] * sin_m[1])
-        sin_m.append(sin_m[m - 1] * cos_m[1] + cos_m[m - 1] * sin_m[1])
-    out: list[torch.Tensor | None] = [None] * len(columns)
-    diag = torch.full_like(theta, 1.0 / math.sqrt(4.0 * math.pi))  # Q_mm, Q_00 = Y_00
-    for m in range(num_spherical):
-        if m > 0:
-            diag = (diag * s) * math.sqrt((2 * m + 1) / (2 * m))
-        before, q = diag, diag  # Q_{l-2,m}, Q_{l-1,m} -> Q_lm
-        for l in range(m, num_spherical):
-            if l == m + 1:
-                before, q = q, (z * q) * math.sqrt(2 * m + 3)
-            elif l > m + 1:
-                a = math.sqrt((4 * l * l - 1) / (l * l - m * m))
-                b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
-                before, q = q, (z * q - b * before) * a
-            centre = l * l + l
-            if m == 0:
-                if centre in slot:
-                    f, sign = slot[centre]
-                    out[f] = q if sign == 1.0 else q * sign
-                continue
-            for index, trig in ((centre + m, cos_m[m]), (centre - m, sin_m[m])):
-                if index in slot:
-                    f, sign = slot[index]
-                    out[f] = trig * (q * (math.sqrt(2.0) * sign))
-    return torch.stack(out, dim=0).T
 
 
 def _signed_permutation(num_spherical: int, convention: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -751,7 +698,7 @@ class TorsionBasis(torch.nn.Module):
         dtype = _working_dtype(dist)
         n, k = self.num_spherical, self.num_radial
         radial = _gathered_radial(self.radial, flat.to(dtype) / self.cutoff, idx_kj)
-        harmonics = _harmonics(
+        harmonics = _angular_harmonics(
             n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype), self.columns
         )
         out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), self.degree)
@@ -879,7 +826,7 @@ class ComENetTorsionBasis(torch.nn.Module):
         dtype = _working_dtype(dist)
         n, k = self.num_spherical, self.num_radial
         radial = self.radial(flat.to(dtype) / self.cutoff)
-        harmonics = _harmonics(
+        harmonics = _angular_harmonics(
             n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype), self.columns
         )
         out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), self.degree)

@@ -11,7 +11,6 @@ Nothing here imports scipy; the roots are computed in numpy once per ``(num_sphe
 num_radial)`` and cached.
 """
 
-# ruff: noqa: E741  (l is the degree, as in every formula and in scipy's signature)
 import functools
 import math
 

@@ -22,6 +22,7 @@ from equibasis.harmonics import (
     SphericalHarmonics,
     convert_sh,
     real_spherical_harmonics,
+    real_spherical_harmonics_from_angles,
     spherical_harmonics,
 )
 from equibasis.testing.strategies import orthogonal_matrices
@@ -170,6 +171,44 @@ def test_matches_live_scipy_to_l40():
     x = VEC[:40].numpy()
     ours = real_spherical_harmonics(40, VEC[:40])
     assert _relative_row_error(ours, _scipy_real(40, x), 40) <= 1e-10
+
+
+def test_from_angles_matches_scipy_to_l20():
+    """The angle recurrence (used by the polar bases) against scipy, poles included."""
+    u = VEC / VEC.norm(dim=-1, keepdim=True)
+    theta, phi = torch.arccos(u[:, 2].clamp(-1, 1)), torch.atan2(u[:, 1], u[:, 0])
+    ours = real_spherical_harmonics_from_angles(20, theta, phi)
+    assert _relative_row_error(ours, _scipy_real(20, VEC.numpy()), 20) <= 1e-10
+
+
+def test_from_angles_float32_and_shapes():
+    theta = torch.tensor([[0.0, math.pi], [0.3, 2.0]], dtype=torch.float64)
+    phi = torch.tensor([[0.5, -3.0], [math.pi, -math.pi]], dtype=torch.float64)
+    exact = real_spherical_harmonics_from_angles(8, theta, phi)
+    assert exact.shape == (2, 2, 81)
+    single = real_spherical_harmonics_from_angles(8, theta.float(), phi.float())
+    assert single.dtype == torch.float32
+    assert (single.double() - exact).abs().max().item() <= 2e-6
+
+
+def test_from_angles_gradients_finite_at_poles():
+    theta = torch.tensor([0.0, math.pi, 1e-9], dtype=torch.float64, requires_grad=True)
+    phi = torch.tensor([0.2, -1.0, 3.0], dtype=torch.float64, requires_grad=True)
+    y = real_spherical_harmonics_from_angles(6, theta, phi)
+    g_theta, g_phi = torch.autograd.grad(y.square().sum(), (theta, phi))
+    assert torch.isfinite(g_theta).all() and torch.isfinite(g_phi).all()
+    torch.autograd.gradcheck(
+        lambda t, p: real_spherical_harmonics_from_angles(4, t, p), (theta, phi)
+    )
+
+
+def test_from_angles_errors():
+    with pytest.raises(ValueError, match="theta and phi must have the same shape"):
+        real_spherical_harmonics_from_angles(2, torch.zeros(3), torch.zeros(2))
+    with pytest.raises(ValueError, match="lmax must be >= 0"):
+        real_spherical_harmonics_from_angles(-1, torch.zeros(3), torch.zeros(3))
+    with pytest.raises(TypeError, match="theta must be a floating-point tensor"):
+        real_spherical_harmonics_from_angles(2, torch.zeros(3, dtype=torch.long), torch.zeros(3))
 
 
 @given(st.integers(0, 40), st.integers(0, 2**31 - 1))

@@ -176,7 +176,7 @@ def test_spherical_bessel_values_match_scipy(mp_zeros, normalization):
     out = sbf(torch.tensor(r)).numpy()
     assert out.shape == (401, num_spherical, num_radial)
     z = mp_zeros[:num_spherical, :num_radial]
-    for l in range(num_spherical):  # noqa: E741
+    for l in range(num_spherical):
         n_ln = np.sqrt(2.0 / sp.spherical_jn(l + 1, z[l]) ** 2)
         if normalization == "orthonormal":
             n_ln = n_ln / cutoff**1.5

@@ -1,7 +1,5 @@
 """Tests of equibasis.special against mpmath tables and scipy.special."""
 
-# ruff: noqa: E741  (l is the degree, as in every formula)
-
 from pathlib import Path
 
 import numpy as np

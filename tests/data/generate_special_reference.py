@@ -4,7 +4,6 @@ Run from the repository root: ``python tests/data/generate_special_reference.py`
 The mpmath version used is stored in the file (array ``mpmath_version``).
 """
 
-# ruff: noqa: E741  (l is the degree, as in every formula)
 from pathlib import Path
 
 import mpmath
