@@ -268,6 +268,50 @@ def _evaluate_rows(
 _CHUNK = 16384
 
 
+# Up to this degree e3nn's closed-form polynomials, written column by column into one output,
+# beat the recurrence 3-7x (1e5 vectors, CPU): a handful of large kernels instead of many.
+_CLOSED_FORM_LMAX = 2
+_SQRT3, _SQRT5, _SQRT15 = math.sqrt(3.0), math.sqrt(5.0), math.sqrt(15.0)
+
+
+def _closed_form_e3nn(
+    ls: Sequence[int], v: torch.Tensor, normalize: bool, normalization: str
+) -> torch.Tensor:
+    """e3nn-layout harmonics for degrees <= 2 from e3nn's closed forms (polar axis y).
+
+    The polynomials are homogeneous of degree l, so ``normalize=False`` gives ``|v|^l Y(v/|v|)``
+    as the recurrence does. With ``normalize=True`` the vector is divided by ``max(|v|, eps)``
+    with the zero vector's gradient defined as 0 (double ``where``), as in :func:`_evaluate_rows`.
+    """
+    if normalize:
+        x, y, z = v.unbind(-1)
+        r2 = x * x + y * y + z * z
+        nonzero = r2 > 0
+        norm = torch.sqrt(torch.where(nonzero, r2, torch.ones_like(r2)))
+        inv = torch.where(nonzero, 1.0 / norm.clamp_min(_NORMALIZE_EPS), torch.zeros_like(r2))
+        v = v * inv.unsqueeze(-1)
+    x, y, z = v.unbind(-1)
+    out = v.new_empty(*v.shape[:-1], sum(2 * l + 1 for l in ls))
+    col = 0
+    for l in ls:
+        # e3nn's "component" polynomials (Y_00 = 1) rescaled to the requested normalization
+        s = _degree_scale(l, normalization) * _INV_SQRT_4PI
+        if l == 0:
+            out[..., col] = s
+        elif l == 1:
+            out[..., col : col + 3] = v * (s * _SQRT3)
+        else:
+            c = s * _SQRT15
+            x2, z2 = x * x, z * z
+            out[..., col] = c * x * z
+            out[..., col + 1] = c * x * y
+            out[..., col + 2] = (s * _SQRT5) * (y * y - 0.5 * (x2 + z2))
+            out[..., col + 3] = c * y * z
+            out[..., col + 4] = (0.5 * c) * (z2 - x2)
+        col += 2 * l + 1
+    return out
+
+
 def _evaluate(
     ls: Sequence[int],
     v: torch.Tensor,
@@ -276,6 +320,8 @@ def _evaluate(
     e3nn_axes: bool,
 ) -> torch.Tensor:
     """Shared body of every public entry point: ``(..., 3)`` -> ``(..., sum(2l+1))``."""
+    if e3nn_axes and max(ls) <= _CLOSED_FORM_LMAX:
+        return _closed_form_e3nn(ls, v, normalize, normalization)
     batch = v.shape[:-1]
     v = v.reshape(-1, 3)
     n = v.shape[0]

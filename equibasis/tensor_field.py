@@ -34,46 +34,6 @@ from equibasis.harmonics import spherical_harmonics
 __all__ = ["EdgeEmbedding", "TensorFieldConv"]
 
 _NORMALIZATIONS = ("integral", "component", "norm")
-_E3NN_LMAX = 12  # e3nn's generated harmonics stop here; equibasis.harmonics takes over above
-_FAST_LMAX = 2  # up to here the column writer below beats e3nn (1.5-2.6x measured on CPU)
-_SQRT3, _SQRT5, _SQRT15 = math.sqrt(3.0), math.sqrt(5.0), math.sqrt(15.0)
-
-
-def _degree_scale(degree: int, normalization: str) -> float:
-    """Factor from e3nn's "component" normalization to ``normalization`` for one degree."""
-    if normalization == "integral":
-        return 1.0 / math.sqrt(4.0 * math.pi)
-    if normalization == "norm":
-        return 1.0 / math.sqrt(2 * degree + 1)
-    return 1.0
-
-
-def _low_degree_harmonics(ls: list[int], unit: torch.Tensor, normalization: str) -> torch.Tensor:
-    """e3nn's harmonics of unit vectors for l <= 2, written column by column.
-
-    The polynomials are e3nn's (``o3.spherical_harmonics``, polar axis y) for l <= 2. Writing
-    each column into one preallocated output avoids e3nn's final ``torch.stack(..., dim=-1)``
-    of 1-D columns, its slowest step on CPU. Equality with e3nn is tested.
-    """
-    x, y, z = unit.unbind(-1)
-    out = unit.new_empty(*unit.shape[:-1], sum(2 * degree + 1 for degree in ls))
-    col = 0
-    for degree in ls:
-        s = _degree_scale(degree, normalization)
-        if degree == 0:
-            out[..., col] = s
-        elif degree == 1:
-            out[..., col : col + 3] = unit * (s * _SQRT3)
-        else:
-            c = s * _SQRT15
-            x2, y2, z2 = x * x, y * y, z * z
-            out[..., col] = c * x * z
-            out[..., col + 1] = c * x * y
-            out[..., col + 2] = (s * _SQRT5) * (y2 - 0.5 * (x2 + z2))
-            out[..., col + 3] = c * y * z
-            out[..., col + 4] = (0.5 * c) * (z2 - x2)
-        col += 2 * degree + 1
-    return out
 
 
 def _irreps_sh(irreps_sh: "int | str | o3.Irreps") -> o3.Irreps:
@@ -124,10 +84,9 @@ class EdgeEmbedding(nn.Module):
     are the products :math:`R_k(r) u(r) Y^l_m(\hat{\mathbf{v}})`; they are returned as the two
     factors, so a tensor product can use the harmonics and an MLP the radial part.
 
-    The norm is computed once and shared: the harmonics are evaluated on the unit vector, for
-    l <= 2 by writing e3nn's polynomials column by column into one output (faster than e3nn's
-    final stack), for l <= 12 by e3nn's generated code, and above by
-    :func:`equibasis.harmonics.spherical_harmonics` (all with e3nn's values and layout).
+    The norm is computed once and shared: the harmonics are
+    :func:`equibasis.harmonics.spherical_harmonics` of the unit vector (e3nn's values and
+    layout, any degree).
     At :math:`\mathbf{v} = 0` the harmonics of degree l >= 1 are 0 (l = 0 keeps its constant),
     with zero gradient (no NaN).
 
@@ -201,15 +160,9 @@ class EdgeEmbedding(nn.Module):
         inv_r = torch.where(positive, 1.0 / torch.where(positive, r, torch.ones_like(r)), 0.0)
         unit = vec * inv_r[..., None]
         radial = self.radial(r) * self.cutoff_fn(r)[..., None]
-        return radial, self._harmonics(unit)
-
-    def _harmonics(self, unit: torch.Tensor) -> torch.Tensor:
-        # l <= 2: the column writer (fastest); l <= 12: e3nn's generated polynomials;
-        # beyond: equibasis.harmonics. All three have the same values and layout (tested).
-        if max(self._ls) <= _FAST_LMAX:
-            return _low_degree_harmonics(self._ls, unit, self.normalization)
-        sh = o3.spherical_harmonics if max(self._ls) <= _E3NN_LMAX else spherical_harmonics
-        return sh(self._ls, unit, normalize=False, normalization=self.normalization)
+        return radial, spherical_harmonics(
+            self._ls, unit, normalize=False, normalization=self.normalization
+        )
 
     def extra_repr(self) -> str:  # noqa: D102
         return (
