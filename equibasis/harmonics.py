@@ -269,15 +269,16 @@ _CHUNK = 16384
 
 
 # Up to this degree e3nn's closed-form polynomials, written column by column into one output,
-# beat the recurrence 3-7x (1e5 vectors, CPU): a handful of large kernels instead of many.
-_CLOSED_FORM_LMAX = 2
-_SQRT3, _SQRT5, _SQRT15 = math.sqrt(3.0), math.sqrt(5.0), math.sqrt(15.0)
+# beat the recurrence 2-7x (1e5 vectors, CPU): a handful of large kernels instead of many.
+_CLOSED_FORM_LMAX = 3
+_SQRT3, _SQRT5, _SQRT7, _SQRT15 = math.sqrt(3.0), math.sqrt(5.0), math.sqrt(7.0), math.sqrt(15.0)
+_SQRT42_6, _SQRT168_8 = math.sqrt(42.0) / 6.0, math.sqrt(168.0) / 8.0
 
 
 def _closed_form_e3nn(
     ls: Sequence[int], v: torch.Tensor, normalize: bool, normalization: str
 ) -> torch.Tensor:
-    """e3nn-layout harmonics for degrees <= 2 from e3nn's closed forms (polar axis y).
+    """e3nn-layout harmonics for degrees <= 3 from e3nn's closed forms (polar axis y).
 
     The polynomials are homogeneous of degree l, so ``normalize=False`` gives ``|v|^l Y(v/|v|)``
     as the recurrence does. With ``normalize=True`` the vector is divided by ``max(|v|, eps)``
@@ -291,23 +292,33 @@ def _closed_form_e3nn(
         inv = torch.where(nonzero, 1.0 / norm.clamp_min(_NORMALIZE_EPS), torch.zeros_like(r2))
         v = v * inv.unsqueeze(-1)
     x, y, z = v.unbind(-1)
+    if max(ls) >= 2:
+        # e3nn's "component" polynomials (Y_00 = 1); l = 3 reuses two of degree 2
+        y2, x2z2 = y * y, x * x + z * z
+        xz = _SQRT15 * x * z  # sh_2_0
+        zx = (0.5 * _SQRT15) * (z * z - x * x)  # sh_2_4
     out = v.new_empty(*v.shape[:-1], sum(2 * l + 1 for l in ls))
     col = 0
     for l in ls:
-        # e3nn's "component" polynomials (Y_00 = 1) rescaled to the requested normalization
-        s = _degree_scale(l, normalization) * _INV_SQRT_4PI
+        s = _degree_scale(l, normalization) * _INV_SQRT_4PI  # "component" -> normalization
         if l == 0:
             out[..., col] = s
         elif l == 1:
             out[..., col : col + 3] = v * (s * _SQRT3)
+        elif l == 2:
+            out[..., col] = s * xz
+            out[..., col + 1] = (s * _SQRT15) * x * y
+            out[..., col + 2] = (s * _SQRT5) * (y2 - 0.5 * x2z2)
+            out[..., col + 3] = (s * _SQRT15) * y * z
+            out[..., col + 4] = s * zx
         else:
-            c = s * _SQRT15
-            x2, z2 = x * x, z * z
-            out[..., col] = c * x * z
-            out[..., col + 1] = c * x * y
-            out[..., col + 2] = (s * _SQRT5) * (y * y - 0.5 * (x2 + z2))
-            out[..., col + 3] = c * y * z
-            out[..., col + 4] = (0.5 * c) * (z2 - x2)
+            out[..., col] = (s * _SQRT42_6) * (xz * z + zx * x)
+            out[..., col + 1] = (s * _SQRT7) * xz * y
+            out[..., col + 2] = (s * _SQRT168_8) * (4.0 * y2 - x2z2) * x
+            out[..., col + 3] = (s * 0.5 * _SQRT7) * y * (2.0 * y2 - 3.0 * x2z2)
+            out[..., col + 4] = (s * _SQRT168_8) * z * (4.0 * y2 - x2z2)
+            out[..., col + 5] = (s * _SQRT7) * zx * y
+            out[..., col + 6] = (s * _SQRT42_6) * (zx * z - xz * x)
         col += 2 * l + 1
     return out
 

@@ -557,26 +557,27 @@ def test_module_state_and_repr():
     torch.testing.assert_close(sh(x), spherical_harmonics(4, x, False, "norm"))
 
 
-@pytest.mark.parametrize("ls", [[0], [1], [2], [0, 1, 2], [2, 1, 1, 0]])
+@pytest.mark.parametrize("ls", [[0], [1], [2], [3], [0, 1, 2, 3], [3, 2, 1, 1, 0]])
 @pytest.mark.parametrize("normalization", ["integral", "component", "norm"])
 @pytest.mark.parametrize("normalize", [True, False])
 def test_closed_form_low_degrees_match_e3nn(ls, normalization, normalize, dtype):
-    """Degrees <= 2 take the closed-form path: same values as e3nn, both dtypes."""
+    """Degrees <= 3 take the closed-form path: same values as e3nn, both dtypes."""
     x = VEC[:200].to(dtype)
     ours = spherical_harmonics(ls, x, normalize, normalization)
     want = o3.spherical_harmonics(ls, x, normalize, normalization=normalization)
     tol = 1e-14 if dtype == torch.float64 else 2e-6
-    scale = 1.0 if normalize else x.norm(dim=-1, keepdim=True).max().item() ** 2
+    scale = 1.0 if normalize else x.norm(dim=-1, keepdim=True).max().item() ** max(ls)
     assert (ours - want).abs().max().item() <= tol * scale
 
 
 def test_closed_form_zero_vector_and_second_derivatives():
     x = torch.tensor([[0.0, 0.0, 0.0], [1e-13, 0.0, 0.0], [0.3, -1.2, 0.5]], dtype=torch.float64)
     x.requires_grad_(True)
-    y = spherical_harmonics([0, 1, 2], x, normalize=True)
-    assert torch.equal(y[0, 1:], torch.zeros(8, dtype=torch.float64))
+    y = spherical_harmonics([0, 1, 2, 3], x, normalize=True)
+    assert torch.equal(y[0, 1:], torch.zeros(15, dtype=torch.float64))
     (g,) = torch.autograd.grad(y.square().sum(), x, create_graph=True)
     assert torch.isfinite(g).all() and torch.equal(g[0], torch.zeros(3, dtype=torch.float64))
     torch.autograd.gradgradcheck(
-        lambda v: spherical_harmonics([1, 2], v, normalize=True), (x[2:].detach().requires_grad_(),)
+        lambda v: spherical_harmonics([1, 2, 3], v, normalize=True),
+        (x[2:].detach().requires_grad_(),),
     )
