@@ -1,4 +1,9 @@
-"""Shared fixtures: dtypes, devices, hypothesis profiles, a headless matplotlib backend."""
+"""Shared test set-up: the project's own pytest plugin, hypothesis profiles, headless matplotlib.
+
+The ``device`` (cpu, and cuda where present), ``dtype`` (float32, float64), ``tolerance`` and
+``float64_default`` fixtures come from :mod:`equibasis.testing.pytest_plugin`, the plugin we ship
+to users, so our suite exercises it too.
+"""
 
 import os
 
@@ -6,6 +11,8 @@ import matplotlib
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["equibasis.testing.pytest_plugin"]
 
 matplotlib.use("Agg")  # tests never open windows
 
@@ -21,36 +28,12 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=30)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
-CUDA = torch.cuda.is_available()
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
-
 
 def pytest_collection_modifyitems(config, items):
-    if CUDA:
+    """Skip every test marked ``gpu`` (directly or through a parameter) where CUDA is absent."""
+    if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA; none on this machine")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
-
-
-# session scope: hypothesis rejects function-scoped fixtures combined with @given
-@pytest.fixture(scope="session", params=[torch.float32, torch.float64], ids=["float32", "float64"])
-def dtype(request) -> torch.dtype:
-    return request.param
-
-
-@pytest.fixture(scope="session", params=DEVICES)
-def device(request) -> torch.device:
-    return torch.device(request.param)
-
-
-@pytest.fixture
-def float64_default():
-    """Run a test with float64 as torch's default dtype (e3nn builds Wigner D in it)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
