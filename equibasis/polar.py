@@ -711,7 +711,7 @@ class TorsionBasis(torch.nn.Module):
         )
 
 
-class ComENetAngleBasis(torch.nn.Module):
+class ComENetAngleBasis(AngleBasis):
     r"""DIG ComENet's ``AngleEmbedding``: spherical Bessel times zonal harmonic, per edge.
 
     .. math:: a_{ln}(d, \tau) = \sqrt{\frac{2}{j_{l+1}(z_{ln})^2}}\;
@@ -751,27 +751,12 @@ class ComENetAngleBasis(torch.nn.Module):
     """
 
     def __init__(self, num_spherical: int = 2, num_radial: int = 3, cutoff: float = 8.0) -> None:
-        super().__init__()
-        num_spherical, num_radial, cutoff = _check_args(num_spherical, num_radial, cutoff)
-        self.num_spherical, self.num_radial, self.cutoff = num_spherical, num_radial, cutoff
-        self.radial = _SphericalBesselRadial(num_spherical, num_radial, cutoff, "dimenet", "none")
+        # DIG ComENet's angle_emb computes the same functions as SphereNet's: AngleBasis "dig"
+        super().__init__(num_spherical, num_radial, cutoff, variant="dig")
 
-    def forward(self, dist: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
-        """Evaluate the basis; see the class docstring for shapes."""
-        flat, _, shape = _check_inputs(dist, None, angle=angle)
-        dtype = _working_dtype(dist)
-        radial = self.radial(flat.to(dtype) / self.cutoff)
-        angular = _zonal_harmonics(self.num_spherical, angle.reshape(-1).to(dtype))
-        out = _scale_rows(
-            radial.view(-1, self.num_spherical, self.num_radial), angular, dist, angle
-        )
-        return out.reshape(*shape, self.num_spherical * self.num_radial).to(dist.dtype)
-
-    def extra_repr(self) -> str:  # noqa: D102
-        return (
-            f"num_spherical={self.num_spherical}, num_radial={self.num_radial}, "
-            f"cutoff={self.cutoff}"
-        )
+    def forward(self, dist: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """Evaluate the basis; see the class docstring for shapes (one distance per angle)."""
+        return super().forward(dist, angle)
 
 
 class ComENetTorsionBasis(torch.nn.Module):
