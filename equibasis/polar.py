@@ -600,6 +600,29 @@ class AngleBasis(torch.nn.Module):
         )
 
 
+def _torsion_product(
+    basis: torch.nn.Module,
+    dist: torch.Tensor,
+    theta: torch.Tensor,
+    phi: torch.Tensor,
+    idx_kj: torch.Tensor | None,
+) -> torch.Tensor:
+    """Shared forward of the torsion bases: radial part x harmonics, paired by ``basis.degree``.
+
+    ``basis`` carries ``num_spherical``, ``num_radial``, ``cutoff``, ``radial``, ``columns``
+    (which harmonics, in which order and sign) and ``degree`` (the radial degree of each one).
+    """
+    flat, idx_kj, shape = _check_inputs(dist, idx_kj, theta=theta, phi=phi)
+    dtype = _working_dtype(dist)
+    n, k = basis.num_spherical, basis.num_radial
+    radial = _gathered_radial(basis.radial, flat.to(dtype) / basis.cutoff, idx_kj)
+    harmonics = _angular_harmonics(
+        n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype), basis.columns
+    )
+    out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), basis.degree)
+    return out.reshape(*shape, n * n * k).to(dist.dtype)
+
+
 class TorsionBasis(torch.nn.Module):
     r"""SphereNet torsion basis: spherical Bessel times real spherical harmonics, all m.
 
@@ -694,15 +717,7 @@ class TorsionBasis(torch.nn.Module):
         idx_kj: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Evaluate the basis; see the class docstring for shapes."""
-        flat, idx_kj, shape = _check_inputs(dist, idx_kj, theta=theta, phi=phi)
-        dtype = _working_dtype(dist)
-        n, k = self.num_spherical, self.num_radial
-        radial = _gathered_radial(self.radial, flat.to(dtype) / self.cutoff, idx_kj)
-        harmonics = _angular_harmonics(
-            n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype), self.columns
-        )
-        out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), self.degree)
-        return out.reshape(*shape, n * n * k).to(dist.dtype)
+        return _torsion_product(self, dist, theta, phi, idx_kj)
 
     def extra_repr(self) -> str:  # noqa: D102
         return (
@@ -807,15 +822,7 @@ class ComENetTorsionBasis(torch.nn.Module):
 
     def forward(self, dist: torch.Tensor, theta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
         """Evaluate the basis; see the class docstring for shapes."""
-        flat, _, shape = _check_inputs(dist, None, theta=theta, phi=phi)
-        dtype = _working_dtype(dist)
-        n, k = self.num_spherical, self.num_radial
-        radial = self.radial(flat.to(dtype) / self.cutoff)
-        harmonics = _angular_harmonics(
-            n, theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype), self.columns
-        )
-        out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), self.degree)
-        return out.reshape(*shape, n * n * k).to(dist.dtype)
+        return _torsion_product(self, dist, theta, phi, None)
 
     def extra_repr(self) -> str:  # noqa: D102
         return (
