@@ -283,42 +283,74 @@ def _closed_form_e3nn(
     The polynomials are homogeneous of degree l, so ``normalize=False`` gives ``|v|^l Y(v/|v|)``
     as the recurrence does. With ``normalize=True`` the vector is divided by ``max(|v|, eps)``
     with the zero vector's gradient defined as 0 (double ``where``), as in :func:`_evaluate_rows`.
+    Without a graph to record, every column is written in place into the output (``out=``):
+    one pass per column and no output-sized temporaries.
     """
-    if normalize:
-        x, y, z = v.unbind(-1)
-        r2 = x * x + y * y + z * z
-        nonzero = r2 > 0
-        norm = torch.sqrt(torch.where(nonzero, r2, torch.ones_like(r2)))
-        inv = torch.where(nonzero, 1.0 / norm.clamp_min(_NORMALIZE_EPS), torch.zeros_like(r2))
-        v = v * inv.unsqueeze(-1)
+    out = v.new_empty(*v.shape[:-1], sum(2 * l + 1 for l in ls))
+    in_place = not (torch.is_grad_enabled() and v.requires_grad)
     x, y, z = v.unbind(-1)
+    if normalize:
+        # 1 / max(|v|, eps), and 0 for the zero vector; rsqrt of the clamped r2 is finite, so
+        # the unselected branch cannot put a NaN into the gradient. The components come out
+        # contiguous: the column kernels below then read unit-stride inputs.
+        r2 = torch.addcmul(torch.addcmul(x * x, y, y), z, z)
+        inv = torch.where(r2 > 0, torch.rsqrt(r2.clamp_min(_NORMALIZE_EPS**2)), 0.0)
+        x, y, z = x * inv, y * inv, z * inv
+    elif in_place:
+        x, y, z = x.contiguous(), y.contiguous(), z.contiguous()
+
+    def put(col: int, scale: float, *factors: torch.Tensor) -> None:
+        """``out[..., col] = scale * prod(factors)``."""
+        if not in_place:  # the same operations in the same order: bitwise equal values
+            value = factors[0] * scale if len(factors) == 1 else factors[0] * factors[1]
+            for f in factors[2:]:
+                value = value * f
+            if len(factors) > 1 and scale != 1.0:
+                value = value * scale
+            out[..., col] = value
+            return
+        dst = out[..., col]
+        if len(factors) == 1:
+            torch.mul(factors[0], scale, out=dst)
+            return
+        torch.mul(factors[0], factors[1], out=dst)
+        for f in factors[2:]:
+            dst.mul_(f)
+        if scale != 1.0:
+            dst.mul_(scale)
+
     if max(ls) >= 2:
         # e3nn's "component" polynomials (Y_00 = 1); l = 3 reuses two of degree 2
-        y2, x2z2 = y * y, x * x + z * z
-        xz = _SQRT15 * x * z  # sh_2_0
-        zx = (0.5 * _SQRT15) * (z * z - x * x)  # sh_2_4
-    out = v.new_empty(*v.shape[:-1], sum(2 * l + 1 for l in ls))
+        y2, x2z2 = y * y, torch.addcmul(x * x, z, z)
+        xz = x * z  # sh_2_0 / sqrt15
+        zx = torch.addcmul(z * z, x, x, value=-1.0)  # sh_2_4 / (sqrt15 / 2)
+    if max(ls) >= 3:
+        a = torch.addcmul(zx * x, xz, z, value=2.0)  # xz z + zx x, up to the sqrt15 factors
+        b = torch.addcmul(zx * z, xz, x, value=-2.0)
+        c = torch.add(y2, x2z2, alpha=-0.25)  # (4 y2 - x2z2) / 4
+        d = torch.add(y2, x2z2, alpha=-1.5)  # (2 y2 - 3 x2z2) / 2
     col = 0
     for l in ls:
         s = _degree_scale(l, normalization) * _INV_SQRT_4PI  # "component" -> normalization
         if l == 0:
             out[..., col] = s
         elif l == 1:
-            out[..., col : col + 3] = v * (s * _SQRT3)
+            for k, component in enumerate((x, y, z)):
+                put(col + k, s * _SQRT3, component)
         elif l == 2:
-            out[..., col] = s * xz
-            out[..., col + 1] = (s * _SQRT15) * x * y
-            out[..., col + 2] = (s * _SQRT5) * (y2 - 0.5 * x2z2)
-            out[..., col + 3] = (s * _SQRT15) * y * z
-            out[..., col + 4] = s * zx
+            put(col, s * _SQRT15, x, z)
+            put(col + 1, s * _SQRT15, x, y)
+            put(col + 2, s * _SQRT5, torch.add(y2, x2z2, alpha=-0.5))
+            put(col + 3, s * _SQRT15, y, z)
+            put(col + 4, s * 0.5 * _SQRT15, zx)
         else:
-            out[..., col] = (s * _SQRT42_6) * (xz * z + zx * x)
-            out[..., col + 1] = (s * _SQRT7) * xz * y
-            out[..., col + 2] = (s * _SQRT168_8) * (4.0 * y2 - x2z2) * x
-            out[..., col + 3] = (s * 0.5 * _SQRT7) * y * (2.0 * y2 - 3.0 * x2z2)
-            out[..., col + 4] = (s * _SQRT168_8) * z * (4.0 * y2 - x2z2)
-            out[..., col + 5] = (s * _SQRT7) * zx * y
-            out[..., col + 6] = (s * _SQRT42_6) * (zx * z - xz * x)
+            put(col, s * _SQRT42_6 * 0.5 * _SQRT15, a)
+            put(col + 1, s * _SQRT7 * _SQRT15, xz, y)
+            put(col + 2, s * _SQRT168_8 * 4.0, c, x)
+            put(col + 3, s * _SQRT7, d, y)
+            put(col + 4, s * _SQRT168_8 * 4.0, c, z)
+            put(col + 5, s * _SQRT7 * 0.5 * _SQRT15, zx, y)
+            put(col + 6, s * _SQRT42_6 * 0.5 * _SQRT15, b)
         col += 2 * l + 1
     return out
 
@@ -714,6 +746,11 @@ def _angular_harmonics(
     for m in range(2, num_spherical):
         cos_m.append(cos_m[m - 1] * cos_m[1] - sin_m[m - 1] * sin_m[1])
         sin_m.append(sin_m[m - 1] * cos_m[1] + cos_m[m - 1] * sin_m[1])
+    # without a graph to record, each column is written straight into its row of one buffer
+    # (no stacking pass over the output); with one, the rows are stacked at the end
+    buf = None
+    if not (torch.is_grad_enabled() and (theta.requires_grad or phi.requires_grad)):
+        buf = theta.new_empty(len(columns), theta.shape[0])
     out: list[torch.Tensor | None] = [None] * len(columns)
     diag = torch.full_like(theta, 1.0 / math.sqrt(4.0 * math.pi))  # Q_mm, Q_00 = Y_00
     for m in range(num_spherical):
@@ -731,13 +768,19 @@ def _angular_harmonics(
             if m == 0:
                 if centre in slot:
                     f, sign = slot[centre]
-                    out[f] = q if sign == 1.0 else q * sign
+                    if buf is not None:
+                        torch.mul(q, sign, out=buf[f])
+                    else:
+                        out[f] = q if sign == 1.0 else q * sign
                 continue
             for index, trig in ((centre + m, cos_m[m]), (centre - m, sin_m[m])):
                 if index in slot:
                     f, sign = slot[index]
-                    out[f] = trig * (q * (math.sqrt(2.0) * sign))
-    return torch.stack(out, dim=0).T
+                    if buf is not None:
+                        torch.mul(q, math.sqrt(2.0) * sign, out=buf[f]).mul_(trig)
+                    else:
+                        out[f] = trig * (q * (math.sqrt(2.0) * sign))
+    return buf.T if buf is not None else torch.stack(out, dim=0).T
 
 
 def real_spherical_harmonics_from_angles(

@@ -415,6 +415,14 @@ def _records_grad(*inputs: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
 
 
+def _is_modulo(degree: torch.Tensor, num_degrees: int) -> bool:
+    """Whether ``degree[f] = f mod L`` (DIG SphereNet's pairing) with ``L * L`` harmonics."""
+    size = degree.shape[0]
+    if size != num_degrees * num_degrees:
+        return False
+    return bool((degree == torch.arange(size, device=degree.device) % num_degrees).all())
+
+
 class _DegreeProduct(torch.autograd.Function):
     """``out[t, f, n] = Y[t, f] * R[t, degree[f], n]``: ``(T, F), (T, L, R), (F,) -> (T, F, R)``.
 
@@ -431,8 +439,16 @@ class _DegreeProduct(torch.autograd.Function):
         ctx, harmonics: torch.Tensor, radial: torch.Tensor, degree: torch.Tensor
     ) -> torch.Tensor:
         ctx.save_for_backward(harmonics, radial, degree)
-        shape = (harmonics.shape[0], degree.shape[0], radial.shape[-1])
-        out = torch.index_select(radial, 1, degree, out=_new_output(shape, radial))
+        num, size, (num_degrees, num_radial) = harmonics.shape[0], degree.shape[0], radial.shape[1:]
+        out = _new_output((num, size, num_radial), radial)
+        if _is_modulo(degree, num_degrees):
+            # DIG: harmonic (i, j) of the (L, L) grid meets radial degree j, so every block of
+            # L harmonics takes the whole radial row: a broadcast copy with a long inner run
+            # (~2x faster than gathering rows of R elements)
+            rows = radial.reshape(num, 1, num_degrees * num_radial)
+            out.view(num, -1, num_degrees * num_radial).copy_(rows.expand(num, -1, -1))
+        else:
+            torch.index_select(radial, 1, degree, out=out)
         return out.mul_(harmonics.unsqueeze(-1))
 
     @staticmethod
@@ -449,7 +465,7 @@ class _DegreeProduct(torch.autograd.Function):
         grad_h = harmonics.new_empty(harmonics.shape) if want_h else None
         grad_r = radial.new_empty(radial.shape) if want_r else None
         num, size, num_degrees, num_radial = grad.shape[0], grad.shape[1], *radial.shape[1:]
-        modulo = bool((degree == torch.arange(size, device=degree.device) % num_degrees).all())
+        modulo = _is_modulo(degree, num_degrees)
         ones = grad.new_ones(num_radial)
         rows = max(1, (1 << 21) // max(1, size * num_radial * grad.element_size()))
         for start in range(0, num, rows):

@@ -84,9 +84,9 @@ class EdgeEmbedding(nn.Module):
     are the products :math:`R_k(r) u(r) Y^l_m(\hat{\mathbf{v}})`; they are returned as the two
     factors, so a tensor product can use the harmonics and an MLP the radial part.
 
-    The norm is computed once and shared: the harmonics are
-    :func:`equibasis.harmonics.spherical_harmonics` of the unit vector (e3nn's values and
-    layout, any degree).
+    The harmonics are :func:`equibasis.harmonics.spherical_harmonics` with
+    ``normalize=True`` (e3nn's values and layout, any degree; the vector divided by
+    ``max(|v|, 1e-12)`` as e3nn does).
     At :math:`\mathbf{v} = 0` the harmonics of degree l >= 1 are 0 (l = 0 keeps its constant),
     with zero gradient (no NaN).
 
@@ -154,15 +154,16 @@ class EdgeEmbedding(nn.Module):
     def forward(self, vec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Radial features (enveloped) and spherical harmonics of ``vec`` (see class doc)."""
         vec = check_last_dim("vec", check_float_tensor("vec", vec), 3)
-        r = torch.linalg.vector_norm(vec, dim=-1)  # its gradient at 0 is 0, not NaN
-        positive = r > 0
-        # double where: 1/r is never evaluated (nor differentiated) at r = 0
-        inv_r = torch.where(positive, 1.0 / torch.where(positive, r, torch.ones_like(r)), 0.0)
-        unit = vec * inv_r[..., None]
-        radial = self.radial(r) * self.cutoff_fn(r)[..., None]
-        return radial, spherical_harmonics(
-            self._ls, unit, normalize=False, normalization=self.normalization
-        )
+        if torch.is_grad_enabled() and vec.requires_grad:
+            r = torch.linalg.vector_norm(vec, dim=-1)  # its gradient at 0 is 0, not NaN
+            radial = self.radial(r) * self.cutoff_fn(r).unsqueeze(-1)
+        else:  # no graph: the norm from the components, the envelope applied in place
+            x, y, z = vec.unbind(-1)
+            r = torch.addcmul(torch.addcmul(x * x, y, y), z, z).sqrt_()
+            radial = self.radial(r).mul_(self.cutoff_fn(r).unsqueeze(-1))
+        # the harmonics project vec itself (dividing by max(|v|, 1e-12), as e3nn does)
+        sh = spherical_harmonics(self._ls, vec, normalize=True, normalization=self.normalization)
+        return radial, sh
 
     def extra_repr(self) -> str:  # noqa: D102
         return (
