@@ -130,12 +130,16 @@ class PolynomialCutoff(nn.Module):
         """Evaluate the cutoff at distances ``r`` (shape ``(...)``)."""
         _check_input("r", r)
         p = self.p
-        x = r / self.cutoff
-        inside = x < 1.0
-        x = torch.where(inside, x, 0.0)
+        a, b, c = -(p + 1) * (p + 2) / 2.0, float(p * (p + 2)), p * (p + 1) / 2.0
+        # x is clamped to 1, where the polynomial and its derivative are exactly 0 in floating
+        # point too (integer coefficients, 1 + a + b - c = 0 and p (a + b - c) + b - 2c = 0):
+        # no mask, and the clamp zeroes the gradient beyond the cutoff
+        x = torch.div(r, self.cutoff).clamp_(max=1.0)
         x_p = _int_pow(x, p)
-        value = 1.0 + x_p * (-(p + 1) * (p + 2) / 2.0 + x * (p * (p + 2) - x * (p * (p + 1) / 2.0)))
-        return torch.where(inside, value, 0.0)
+        if torch.is_grad_enabled() and r.requires_grad:
+            return 1.0 + x_p * (a + x * (b - x * c))
+        # no graph: the same operations in the same order, in place on one buffer
+        return torch.mul(x, -c).add_(b).mul_(x).add_(a).mul_(x_p).add_(1.0)
 
     def extra_repr(self) -> str:
         """Hyperparameters shown by ``repr``."""

@@ -37,9 +37,9 @@ most of the cost of a fresh 100 MB tensor).
 import math
 from collections.abc import Callable
 
-import numpy as np
 import torch
 
+from equibasis._memory import new_output
 from equibasis._validation import (
     check_choice,
     check_float_tensor,
@@ -67,30 +67,6 @@ TORSION_VARIANTS = ("consistent", "dig")
 # largest); the float64 node values carry ~1e-14 of noise, so the dropped tail is noise.
 _CHEBYSHEV_TOLERANCE = 1e-13
 _FLOAT32_TOLERANCE = 3e-8
-
-# Outputs of at least this many bytes are allocated through numpy on CPU (see _new_output).
-_HUGE_PAGE_BYTES = 1 << 22
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
-
-
-def _new_output(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-    """An uninitialised tensor of ``shape`` with the dtype and device of ``like``.
-
-    Writing a fresh 100 MB output is dominated by first-touch page faults of 4 KiB pages
-    (~1 GB/s). numpy asks the kernel for transparent huge pages on large allocations
-    (``madvise(MADV_HUGEPAGE)``), torch's CPU allocator only under ``THP_MEM_ALLOC_ENABLE=1``;
-    large CPU outputs are therefore numpy arrays shared with torch (2-4x faster to fill).
-    """
-    numel = math.prod(shape)
-    if (
-        like.device.type == "cpu"
-        and like.dtype in _NUMPY_DTYPES
-        and numel * like.element_size() >= _HUGE_PAGE_BYTES
-        and not torch.compiler.is_compiling()
-    ):
-        return torch.from_numpy(np.empty(shape, dtype=_NUMPY_DTYPES[like.dtype]))
-    return torch.empty(shape, dtype=like.dtype, device=like.device)
-
 
 # --------------------------------------------------------------------------------------------
 # radial part: N_ln j_l(z_ln x) [x envelope] on x = d / c in [0, 1], as a Chebyshev expansion
@@ -175,7 +151,7 @@ class _ChebyshevSeries(torch.autograd.Function):
     def forward(ctx, u: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(u, coefficients)
         rows = _chebyshev_rows(u, coefficients.shape[0])
-        out = _new_output((u.shape[0], coefficients.shape[1]), u)
+        out = new_output((u.shape[0], coefficients.shape[1]), u)
         return torch.mm(rows.T, coefficients, out=out)
 
     @staticmethod
@@ -281,7 +257,7 @@ class _SphericalBesselRadial(torch.nn.Module):
         torch.reciprocal(x, out=rows[count]).masked_fill_(zero, 0.0)
         pole = coefficients.new_zeros(1, size)
         pole[0, : self.num_radial] = self.norm[0]
-        out = _new_output((x.shape[0], size), x)
+        out = new_output((x.shape[0], size), x)
         torch.mm(rows.T, torch.cat([coefficients, pole]), out=out)
         if bool(zero.any()):
             out[:, : self.num_radial].masked_fill_(zero.unsqueeze(-1), math.inf)
@@ -440,7 +416,7 @@ class _DegreeProduct(torch.autograd.Function):
     ) -> torch.Tensor:
         ctx.save_for_backward(harmonics, radial, degree)
         num, size, (num_degrees, num_radial) = harmonics.shape[0], degree.shape[0], radial.shape[1:]
-        out = _new_output((num, size, num_radial), radial)
+        out = new_output((num, size, num_radial), radial)
         if _is_modulo(degree, num_degrees):
             # DIG: harmonic (i, j) of the (L, L) grid meets radial degree j, so every block of
             # L harmonics takes the whole radial row: a broadcast copy with a long inner run

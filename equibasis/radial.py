@@ -27,6 +27,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
+from equibasis._memory import new_output
 from equibasis._validation import (
     check_choice,
     check_finite,
@@ -67,7 +68,8 @@ class _GaussianFunction(torch.autograd.Function):
     def forward(ctx, r: Tensor, scaled_offset: Tensor, scale: float) -> Tensor:
         limit = _UNDERFLOW.get(r.dtype, 87.0)
         with torch.no_grad():
-            out = torch.sub(r.unsqueeze(-1) * scale, scaled_offset)  # (..., K): a (r - mu_k)
+            out = new_output((*r.shape, scaled_offset.shape[0]), r)
+            torch.sub(r.unsqueeze(-1) * scale, scaled_offset, out=out)  # (..., K): a (r - mu_k)
             out.square_().clamp_(max=limit).neg_().exp_()
             # entries clamped above come out exactly exp(-limit): set them (and only them) to 0
             torch.nn.functional.threshold_(out, math.exp(-limit), 0.0)
