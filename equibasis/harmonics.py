@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from e3nn.o3 import Irreps
 
+from equibasis._fused_harmonics import fused_harmonics, fused_harmonics_available
 from equibasis._memory import new_output
 from equibasis._parallel import run_in_ranges
 from equibasis._validation import (
@@ -367,7 +368,24 @@ def _evaluate(
     normalization: str,
     e3nn_axes: bool,
 ) -> torch.Tensor:
-    """Shared body of every public entry point: ``(..., 3)`` -> ``(..., sum(2l+1))``."""
+    """Shared body of every public entry point: ``(..., 3)`` -> ``(..., sum(2l+1))``.
+
+    CPU float32/float64 tensors take the fused kernels (:mod:`equibasis._fused_harmonics`);
+    other devices, torch.compile graphs and a missing numba take the torch implementation.
+    """
+    if max(ls) > 0 and fused_harmonics_available(v):  # (a lone l = 0 is a constant)
+        return fused_harmonics(tuple(ls), v, normalize, normalization, e3nn_axes)
+    return _evaluate_torch(ls, v, normalize, normalization, e3nn_axes)
+
+
+def _evaluate_torch(
+    ls: Sequence[int],
+    v: torch.Tensor,
+    normalize: bool,
+    normalization: str,
+    e3nn_axes: bool,
+) -> torch.Tensor:
+    """The torch implementation of :func:`_evaluate` (any device, differentiable twice)."""
     if e3nn_axes and max(ls) <= _CLOSED_FORM_LMAX:
         return _closed_form_e3nn(ls, v, normalize, normalization)
     batch = v.shape[:-1]

@@ -7,6 +7,7 @@ Oracles: ``tests/data/harmonics.npz`` (arrays written by e3nn 0.6.0, sphericart 
 
 import itertools
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
+from equibasis import _fused_harmonics, harmonics
 from equibasis.harmonics import (
     CONVENTIONS,
     SphericalHarmonics,
@@ -58,12 +60,22 @@ def _max_error(ours, ref, x, ls, normalize=True, normalization="integral") -> fl
     return err
 
 
+@pytest.fixture(params=["fused", "torch"])
+def implementation(request, monkeypatch):
+    """Run a test on the fused CPU kernels and on the torch implementation (any device's)."""
+    if request.param == "torch":
+        monkeypatch.setattr(harmonics, "fused_harmonics_available", lambda v: False)
+    elif _fused_harmonics._kernels() is None:
+        pytest.skip("numba is not installed: only the torch implementation exists")
+    return request.param
+
+
 # ------------------------------------------------------------------------------------------
 # e3nn
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("normalization", NORMALIZATIONS)
 @pytest.mark.parametrize("normalize", [True, False])
-def test_matches_e3nn_oracle(dtype, normalization, normalize):
+def test_matches_e3nn_oracle(dtype, normalization, normalize, implementation):
     ref = DATA[f"e3nn__lmax11_{normalization}_normalize{normalize}"]
     ls = list(range(12))
     ours = spherical_harmonics(ls, VEC.to(dtype), normalize, normalization)
@@ -76,7 +88,7 @@ def test_matches_e3nn_oracle(dtype, normalization, normalize):
 @pytest.mark.parametrize(
     "ls", [12, [12], list(range(13)), [3, 12, 0, 3], "0e + 1o + 2e + 12e", "2x1o + 12e + 5o"]
 )
-def test_matches_live_e3nn(dtype, normalization, normalize, ls):
+def test_matches_live_e3nn(dtype, normalization, normalize, ls, implementation):
     x = VEC.to(dtype)
     ref = o3.spherical_harmonics(ls, VEC, normalize, normalization)  # float64 reference
     ours = spherical_harmonics(ls, x, normalize, normalization)
@@ -446,7 +458,7 @@ def test_negative_control_swapped_m_and_wrong_axes():
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("normalize", [True, False])
 @pytest.mark.parametrize("ls", [[0, 1, 2, 3], [4, 1], [25]])
-def test_gradcheck(normalize, ls):
+def test_gradcheck(normalize, ls, implementation):
     x = (VEC[10:14] / VEC[10:14].norm(dim=-1, keepdim=True)).clone().requires_grad_()
     fn = lambda v: spherical_harmonics(ls, v, normalize, "component")  # noqa: E731
     assert torch.autograd.gradcheck(fn, (x,))
@@ -454,7 +466,7 @@ def test_gradcheck(normalize, ls):
         assert torch.autograd.gradgradcheck(fn, (x,))
 
 
-def test_gradcheck_at_poles():
+def test_gradcheck_at_poles(implementation):
     x = torch.tensor([[0.0, 1.0, 0.0], [0.0, -2.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
     x.requires_grad_()
     assert torch.autograd.gradcheck(lambda v: spherical_harmonics(range(8), v), (x,))
@@ -462,7 +474,7 @@ def test_gradcheck_at_poles():
 
 
 @pytest.mark.parametrize("normalize", [True, False])
-def test_zero_vector(dtype, normalize):
+def test_zero_vector(dtype, normalize, implementation):
     x = torch.zeros(2, 3, dtype=dtype, requires_grad=True)
     y = spherical_harmonics(list(range(9)), x, normalize)
     ref = o3.spherical_harmonics(list(range(9)), x.detach(), normalize)
@@ -478,7 +490,7 @@ def test_zero_vector(dtype, normalize):
     assert torch.isfinite(hess).all()
 
 
-def test_tiny_vectors_as_e3nn():
+def test_tiny_vectors_as_e3nn(implementation):
     """e3nn divides by max(|x|, 1e-12): below that the input is not projected; same here."""
     x = torch.tensor([[1e-13, 2e-13, -3e-14], [1e-300, 0, 0], [3.0, 0, 4.0]], dtype=torch.float64)
     torch.testing.assert_close(
@@ -581,3 +593,120 @@ def test_closed_form_zero_vector_and_second_derivatives():
         lambda v: spherical_harmonics([1, 2, 3], v, normalize=True),
         (x[2:].detach().requires_grad_(),),
     )
+
+
+# ------------------------------------------------------------------------------------------
+# the fused CPU kernels against the torch implementation
+# ------------------------------------------------------------------------------------------
+needs_fused = pytest.mark.skipif(
+    _fused_harmonics._kernels() is None, reason="numba is not installed"
+)
+
+
+def _edge_vectors(dtype):
+    """Random vectors plus the zero vector, vectors below e3nn's eps, poles and axes."""
+    x = torch.randn(500, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(7)) * 3
+    x[:8] = torch.tensor(
+        [[0, 0, 0], [1e-13, -2e-13, 5e-14], [0, 1, 0], [0, -2, 0], [0, 0, 1], [1, 0, 0],
+         [0, 1e-3, 1e-30], [1e-7, 4.0, -1e-7]],
+        dtype=torch.float64,
+    )  # fmt: skip
+    return x.to(dtype)
+
+
+@needs_fused
+@pytest.mark.parametrize("normalization", NORMALIZATIONS)
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("ls", [[1], [0, 1, 2, 3, 4], list(range(13)), [5, 0, 2, 5, 2], [30]])
+@pytest.mark.parametrize("e3nn_axes", [True, False])
+def test_fused_matches_torch_values_and_gradients(ls, normalize, normalization, e3nn_axes, dtype):
+    """Same values and vector-Jacobian products as the torch implementation, edge rows included."""
+    x = _edge_vectors(dtype)
+    xf, xt = x.clone().requires_grad_(), x.clone().requires_grad_()
+    fused = _fused_harmonics.fused_harmonics(tuple(ls), xf, normalize, normalization, e3nn_axes)
+    ref = harmonics._evaluate_torch(ls, xt, normalize, normalization, e3nn_axes)
+    assert fused.shape == ref.shape and fused.dtype == dtype
+    assert _max_error(fused, ref, x, ls, normalize, normalization) <= TOL[dtype]
+    cotangent = torch.randn(ref.shape, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    (gf,) = torch.autograd.grad(fused, xf, cotangent)
+    (gt,) = torch.autograd.grad(ref, xt, cotangent)
+    # per row, relative to the row's gradient (they grow like |x|^(l-1), or 1/eps below eps)
+    scale = gt.abs().amax(dim=-1, keepdim=True).clamp_min(torch.finfo(dtype).tiny)
+    rtol = 1e-11 if dtype == torch.float64 else 2e-5
+    assert ((gf - gt).abs() / scale).max() <= rtol
+    if normalize:
+        assert (gf[0] == 0).all()  # the zero vector's gradient is defined as 0
+
+
+@needs_fused
+def test_fused_float32_is_rounded_float64():
+    """float32 input is evaluated in float64 and rounded once: within one float32 ulp."""
+    x = torch.randn(2000, 3)
+    y32 = spherical_harmonics(range(21), x)
+    y64 = spherical_harmonics(range(21), x.double())
+    assert ((y32.double() - y64).abs() / y64.abs().clamp_min(1e-3)).max() <= 1.2e-7
+
+
+@needs_fused
+def test_fused_second_derivatives_through_torch_path():
+    """create_graph=True differentiates the torch implementation: Hessians as e3nn's."""
+    x = VEC[10:16].clone().requires_grad_()
+    ours = spherical_harmonics(range(5), x)
+    assert ours.grad_fn.name() == "_FusedHarmonicsBackward"
+    (g,) = torch.autograd.grad((ours**2).sum() + ours.sum(), x, create_graph=True)
+    (h,) = torch.autograd.grad(g.pow(2).sum(), x)
+    xe = VEC[10:16].clone().requires_grad_()
+    ref = o3.spherical_harmonics(range(5), xe, True)
+    (ge,) = torch.autograd.grad((ref**2).sum() + ref.sum(), xe, create_graph=True)
+    (he,) = torch.autograd.grad(ge.pow(2).sum(), xe)
+    torch.testing.assert_close(g, ge, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(h, he, rtol=1e-9, atol=1e-10)
+
+
+@needs_fused
+def test_fused_from_python_threads():
+    """Concurrent calls from several Python threads are serialised and all correct."""
+    x = torch.randn(30000, 3, dtype=torch.float64)
+    want = spherical_harmonics(range(9), x)
+    results, errors = {}, []
+
+    def work(k: int) -> None:
+        try:
+            for _ in range(5):
+                results[k] = spherical_harmonics(range(9), x)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for value in results.values():
+        torch.testing.assert_close(value, want, rtol=0, atol=0)
+
+
+@needs_fused
+def test_fused_inputs_noncontiguous_inference_and_empty():
+    x = torch.randn(3, 40, dtype=torch.float64).T  # (40, 3), not contiguous
+    ref = o3.spherical_harmonics(range(6), x.contiguous(), True)
+    torch.testing.assert_close(spherical_harmonics(range(6), x), ref)
+    with torch.inference_mode():
+        torch.testing.assert_close(spherical_harmonics(range(6), x), ref)
+    empty = torch.zeros(0, 3, requires_grad=True)
+    y = spherical_harmonics(range(4), empty)
+    assert y.shape == (0, 16)
+    (g,) = torch.autograd.grad(y.sum(), empty)
+    assert g.shape == (0, 3)
+
+
+def test_torch_path_without_numba(monkeypatch):
+    """Where numba cannot be imported, the torch implementation serves every call."""
+    monkeypatch.setitem(_fused_harmonics._KERNELS, "module", None)
+    x = VEC[:20]
+    assert not _fused_harmonics.fused_harmonics_available(x)
+    y = spherical_harmonics(range(6), x.clone().requires_grad_())
+    assert "Fused" not in y.grad_fn.name()
+    ref = o3.spherical_harmonics(range(6), x, True)
+    torch.testing.assert_close(y.detach(), ref)

@@ -1,0 +1,177 @@
+"""The CPU fast path of the harmonics: numba kernels behind a torch autograd Function.
+
+:func:`fused_harmonics` returns exactly what the torch implementation in
+:mod:`equibasis.harmonics` returns (the same recurrence, run in float64 and rounded once), in
+one pass over the vectors; its backward is the fused vector-Jacobian product of
+:mod:`equibasis._harmonics_kernels`. A backward that must itself be differentiable
+(``create_graph=True``, e.g. training on forces) differentiates the torch implementation
+instead, so derivatives of every order stay available.
+
+numba is imported on first use, and its absence only means the torch path is taken. Kernel
+launches are serialised by a lock: numba's default thread pool must not be entered from two
+Python threads at once.
+"""
+
+import functools
+import threading
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+import torch
+
+from equibasis._memory import new_output
+
+__all__ = ["fused_harmonics", "fused_harmonics_available"]
+
+# torch.nn.functional.normalize's eps, as the torch implementation
+_NORMALIZE_EPS = 1e-12
+_LOCK = threading.Lock()
+_KERNELS: dict[str, ModuleType | None] = {}
+
+
+def _kernels() -> ModuleType | None:
+    """The compiled kernels module, or ``None`` where numba cannot be imported."""
+    if "module" not in _KERNELS:
+        try:
+            from equibasis import _harmonics_kernels
+        except ImportError:  # numba missing or broken: the torch path serves
+            _KERNELS["module"] = None
+        else:
+            _KERNELS["module"] = _harmonics_kernels
+    return _KERNELS["module"]
+
+
+def fused_harmonics_available(v: torch.Tensor) -> bool:
+    """Whether :func:`fused_harmonics` serves ``v``: a CPU float32/float64 tensor, eager mode."""
+    return (
+        v.device.type == "cpu"
+        and v.dtype in (torch.float32, torch.float64)
+        and not torch.compiler.is_compiling()
+        and _kernels() is not None
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Kernel arguments for one list of degrees and one normalisation."""
+
+    lmax: int
+    dim: int
+    col: np.ndarray  # (lmax + 1,) first column of each degree's first occurrence, -1 if absent
+    scale: np.ndarray  # (lmax + 1,) normalisation factor of each degree
+    a: np.ndarray
+    b: np.ndarray
+    qmm: np.ndarray
+    repeats: tuple[tuple[int, int, int], ...]  # (first column, repeat column, width)
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(ls: tuple[int, ...], normalization: str) -> _Plan:
+    from equibasis.harmonics import _degree_scale
+
+    kernels = _kernels()
+    assert kernels is not None  # callers check fused_harmonics_available first
+    lmax = max(ls)
+    col = np.full(lmax + 1, -1, dtype=np.int64)
+    scale = np.array([_degree_scale(l, normalization) for l in range(lmax + 1)])
+    repeats = []
+    start = 0
+    for l in ls:
+        if col[l] < 0:
+            col[l] = start
+        else:
+            repeats.append((int(col[l]), start, 2 * l + 1))
+        start += 2 * l + 1
+    a, b, qmm = kernels.recurrence_constants(lmax)
+    return _Plan(lmax, start, col, scale, a, b, qmm, tuple(repeats))
+
+
+def _axes(e3nn_axes: bool) -> tuple[int, int, int]:
+    """Columns of the input that are the standard (x, y, z): e3nn's polar axis is y."""
+    return (2, 0, 1) if e3nn_axes else (0, 1, 2)
+
+
+def _launch(kernel, *args) -> None:
+    import numba
+
+    with _LOCK:
+        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+        kernel(*args)
+
+
+class _FusedHarmonics(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, v, ls, normalize, normalization, e3nn_axes):
+        plan = _plan(ls, normalization)
+        flat = v.detach().reshape(-1, 3).contiguous()
+        out = new_output((flat.shape[0], plan.dim), flat)
+        if flat.shape[0] > 0:
+            kernels = _kernels()
+            _launch(
+                kernels.harmonics_forward,
+                flat.numpy(),
+                plan.lmax,
+                *_axes(e3nn_axes),
+                normalize,
+                _NORMALIZE_EPS,
+                plan.a,
+                plan.b,
+                plan.qmm,
+                plan.col,
+                plan.scale,
+                out.numpy(),
+            )
+            for first, start, width in plan.repeats:
+                out[:, start : start + width] = out[:, first : first + width]
+        ctx.save_for_backward(v)
+        ctx.options = (ls, normalize, normalization, e3nn_axes)
+        return out.reshape(*v.shape[:-1], plan.dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (v,) = ctx.saved_tensors
+        ls, normalize, normalization, e3nn_axes = ctx.options
+        none = (None,) * 4
+        if torch.is_grad_enabled():
+            # create_graph=True: the gradient must be differentiable, so differentiate the
+            # torch implementation (same values) instead of the kernel
+            from equibasis.harmonics import _evaluate_torch
+
+            with torch.enable_grad():
+                out = _evaluate_torch(ls, v, normalize, normalization, e3nn_axes)
+                (gv,) = torch.autograd.grad(out, v, grad, create_graph=True)
+            return (gv, *none)
+        plan = _plan(ls, normalization)
+        g = grad.reshape(-1, plan.dim).to(v.dtype)
+        if plan.repeats:  # a repeated degree's gradient adds to its first occurrence
+            g = g.clone()
+            for first, start, width in plan.repeats:
+                g[:, first : first + width] += g[:, start : start + width]
+        g = g.contiguous()
+        flat = v.detach().reshape(-1, 3).contiguous()
+        gv = torch.empty_like(flat)
+        if flat.shape[0] > 0:
+            _launch(
+                _kernels().harmonics_backward,
+                flat.numpy(),
+                g.numpy(),
+                plan.lmax,
+                *_axes(e3nn_axes),
+                normalize,
+                _NORMALIZE_EPS,
+                plan.a,
+                plan.b,
+                plan.qmm,
+                plan.col,
+                plan.scale,
+                gv.numpy(),
+            )
+        return (gv.reshape(v.shape), *none)
+
+
+def fused_harmonics(
+    ls: tuple[int, ...], v: torch.Tensor, normalize: bool, normalization: str, e3nn_axes: bool
+) -> torch.Tensor:
+    """Harmonics of degrees ``ls`` of ``v`` (..., 3) -> (..., sum(2l+1)), as the torch path."""
+    return _FusedHarmonics.apply(v, ls, normalize, normalization, e3nn_axes)

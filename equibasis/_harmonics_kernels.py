@@ -1,0 +1,251 @@
+r"""Fused CPU kernels for the real spherical harmonics and their vector-Jacobian product.
+
+Eager torch computes the harmonics with one kernel per degree and order, each a pass over the
+batch, and then pays a transposing copy into the ``(N, dim)`` output; at lmax 4 the copy alone
+costs more than sphericart's whole evaluation. These kernels, compiled by numba, make one pass
+over the vectors and write each output row once, as sphericart does.
+
+Both kernels evaluate the homogeneous recurrence of :mod:`equibasis.harmonics` (the standard
+real harmonics of the vector ``(v[ix], v[iy], v[iz])``) in float64 whatever the input dtype, so
+float32 output is the exact value rounded once:
+
+.. math::
+
+    c_m + i s_m = \sqrt2\,(x + iy)^m\ (m \ge 1),\qquad
+    \bar Q_m^m = \text{const},\quad
+    \bar Q_{m+1}^m = \sqrt{2m+3}\,z\,\bar Q_m^m,\quad
+    \bar Q_l^m = a_{lm} z \bar Q_{l-1}^m - b_{lm} r^2 \bar Q_{l-2}^m,
+
+    Y_{l0} = S_l \bar Q_l^0,\qquad Y_{l,\pm m} = S_l \bar Q_l^m\, (c_m, s_m),
+
+with :math:`S_l` the normalisation factor of degree l. With ``normalize`` the vector is first
+divided by ``d = max(|v|, eps)`` and ``r^2`` is 1 (or ``|v|^2/eps^2`` below eps), as in
+``torch.nn.functional.normalize``; without it the output is the solid harmonic of ``v``.
+
+The vector-Jacobian product differentiates the same recurrence: :math:`\partial_x (c_m, s_m) =
+m (c_{m-1}, s_{m-1})`, :math:`\partial_y (c_m, s_m) = m (-s_{m-1}, c_{m-1})`, and
+:math:`\partial_z \bar Q`, :math:`\partial_{r^2} \bar Q` follow the three-term recurrence. The
+normalisation is chained exactly: the tangential projection :math:`(I - \hat v\hat v^T)/|v|`
+above eps, the factor 1/eps below it, and a zero gradient at the zero vector.
+
+Rows are processed in blocks of ``_BLOCK``: the inner loops run over the rows of a block
+(unit stride, vectorised by LLVM), and one block's output rows stay in the L1 cache while
+they are written.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+_BLOCK = 64
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", inline="always")
+def _prepare(
+    v, i0, rows, ix, iy, iz, normalize, eps, x, y, z, r2, inv, tangent
+):  # pragma: no cover
+    """Load a block of vectors in float64, normalised when asked.
+
+    ``inv`` = 1/d (0 for the zero vector); ``tangent`` is True where |v| >= eps (r^2 = 1).
+    """
+    for j in range(rows):
+        a = np.float64(v[i0 + j, ix])
+        b = np.float64(v[i0 + j, iy])
+        c = np.float64(v[i0 + j, iz])
+        rr = a * a + b * b + c * c
+        if normalize:
+            norm = math.sqrt(rr)
+            d = max(norm, eps)
+            t = 1.0 / d if rr > 0.0 else 0.0
+            inv[j] = t
+            a, b, c = a * t, b * t, c * t
+            tangent[j] = norm >= eps
+            rr = 1.0 if tangent[j] else rr * t * t
+        x[j], y[j], z[j], r2[j] = a, b, c, rr
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", inline="always")
+def _powers(rows, lmax, x, y, cm, sm):  # pragma: no cover
+    """``cm[m] + i sm[m] = sqrt2 (x + iy)^m`` for m = 0..lmax (m = 0 row: sqrt2, 0)."""
+    s2 = math.sqrt(2.0)
+    for j in range(rows):
+        cm[0, j] = s2
+        sm[0, j] = 0.0
+    for m in range(1, lmax + 1):
+        for j in range(rows):
+            cm[m, j] = cm[m - 1, j] * x[j] - sm[m - 1, j] * y[j]
+            sm[m, j] = cm[m - 1, j] * y[j] + sm[m - 1, j] * x[j]
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", inline="always")
+def _centre(col, l):  # pragma: no cover
+    """Column of (l, m = 0), or -1 when degree l is not written."""
+    return col[l] + l if col[l] >= 0 else -1
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", inline="always")
+def _store(out, i0, rows, col, m, scale, q, cm, sm):  # pragma: no cover
+    """Write ``scale * q * (c_m, s_m)`` into the columns of (l, +-m) of a block's rows."""
+    if col < 0:
+        return
+    if m == 0:
+        for j in range(rows):
+            out[i0 + j, col] = scale * q[j]
+    else:
+        for j in range(rows):
+            t = scale * q[j]
+            out[i0 + j, col + m] = t * cm[m, j]
+            out[i0 + j, col - m] = t * sm[m, j]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def harmonics_forward(
+    v, lmax, ix, iy, iz, normalize, eps, a, b, qmm, col, scale, out
+):  # pragma: no cover
+    """Fill ``out`` (N, dim): degree l's 2l+1 columns start at ``col[l]`` (skipped if < 0).
+
+    ``a``, ``b`` (lmax+1, lmax+1): recurrence constants a_lm, b_lm (a_{m+1,m} = sqrt(2m+3));
+    ``qmm`` (lmax+1,): Q_m^m; ``scale`` (lmax+1,): S_l.
+    """
+    n = v.shape[0]
+    for block in numba.prange((n + _BLOCK - 1) // _BLOCK):
+        i0 = block * _BLOCK
+        rows = min(n, i0 + _BLOCK) - i0
+        x, y, z = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+        r2, inv = np.empty(_BLOCK), np.empty(_BLOCK)
+        tangent = np.zeros(_BLOCK, dtype=np.bool_)
+        cm, sm = np.empty((lmax + 1, _BLOCK)), np.empty((lmax + 1, _BLOCK))
+        q, q1, q2 = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+        _prepare(v, i0, rows, ix, iy, iz, normalize, eps, x, y, z, r2, inv, tangent)
+        _powers(rows, lmax, x, y, cm, sm)
+        for m in range(lmax + 1):
+            # Q_m^m is a constant (the powers of r sit in c_m, s_m); then Q_{m+1}^m, Q_l^m
+            for j in range(rows):
+                q2[j] = qmm[m]
+            _store(out, i0, rows, _centre(col, m), m, scale[m], q2, cm, sm)
+            if m == lmax:
+                continue
+            for j in range(rows):
+                q1[j] = a[m + 1, m] * z[j] * q2[j]
+            l = m + 1
+            _store(out, i0, rows, _centre(col, l), m, scale[l], q1, cm, sm)
+            for l in range(m + 2, lmax + 1):
+                alm, blm = a[l, m], b[l, m]
+                for j in range(rows):
+                    t = alm * z[j] * q1[j] - blm * r2[j] * q2[j]
+                    q2[j] = q1[j]
+                    q1[j] = t
+                    q[j] = t
+                _store(out, i0, rows, _centre(col, l), m, scale[l], q, cm, sm)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", inline="always")
+def _contract(grad, i0, rows, col, m, scale, q, qz, qr, cm, sm, gx, gy, gz, gr):  # pragma: no cover
+    """Accumulate one (l, m) pair's share of the gradient (see the module docstring)."""
+    if col < 0:
+        return
+    if m == 0:
+        for j in range(rows):
+            w = scale * np.float64(grad[i0 + j, col])
+            gz[j] += qz[j] * w
+            gr[j] += qr[j] * w
+        return
+    for j in range(rows):
+        gp = scale * np.float64(grad[i0 + j, col + m])
+        gm = scale * np.float64(grad[i0 + j, col - m])
+        w = gp * cm[m, j] + gm * sm[m, j]
+        gz[j] += qz[j] * w
+        gr[j] += qr[j] * w
+        t = q[j] * m
+        gx[j] += t * (gp * cm[m - 1, j] + gm * sm[m - 1, j])
+        gy[j] += t * (gm * cm[m - 1, j] - gp * sm[m - 1, j])
+
+
+@numba.njit(parallel=True, cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def harmonics_backward(
+    v, grad, lmax, ix, iy, iz, normalize, eps, a, b, qmm, col, scale, out
+):  # pragma: no cover
+    """``out`` (N, 3) = ``grad`` (N, dim) contracted with the Jacobian of the forward."""
+    n = v.shape[0]
+    for block in numba.prange((n + _BLOCK - 1) // _BLOCK):
+        i0 = block * _BLOCK
+        rows = min(n, i0 + _BLOCK) - i0
+        x, y, z = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+        r2, inv = np.empty(_BLOCK), np.empty(_BLOCK)
+        tangent = np.zeros(_BLOCK, dtype=np.bool_)
+        cm, sm = np.empty((lmax + 1, _BLOCK)), np.empty((lmax + 1, _BLOCK))
+        q, q1, q2 = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+        qz, qz1, qz2 = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+        qr, qr1, qr2 = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+        gx, gy, gz, gr = np.zeros(_BLOCK), np.zeros(_BLOCK), np.zeros(_BLOCK), np.zeros(_BLOCK)
+        _prepare(v, i0, rows, ix, iy, iz, normalize, eps, x, y, z, r2, inv, tangent)
+        _powers(rows, lmax, x, y, cm, sm)
+        for m in range(lmax + 1):
+            for j in range(rows):
+                q2[j], qz2[j], qr2[j] = qmm[m], 0.0, 0.0
+            c = _centre(col, m)
+            _contract(grad, i0, rows, c, m, scale[m], q2, qz2, qr2, cm, sm, gx, gy, gz, gr)
+            if m == lmax:
+                continue
+            am = a[m + 1, m]
+            for j in range(rows):
+                q1[j] = am * z[j] * q2[j]
+                qz1[j] = am * q2[j]
+                qr1[j] = 0.0
+            l = m + 1
+            c = _centre(col, l)
+            _contract(grad, i0, rows, c, m, scale[l], q1, qz1, qr1, cm, sm, gx, gy, gz, gr)
+            for l in range(m + 2, lmax + 1):
+                alm, blm = a[l, m], b[l, m]
+                for j in range(rows):
+                    t = alm * z[j] * q1[j] - blm * r2[j] * q2[j]
+                    tz = alm * (q1[j] + z[j] * qz1[j]) - blm * r2[j] * qz2[j]
+                    tr = alm * z[j] * qr1[j] - blm * (q2[j] + r2[j] * qr2[j])
+                    q2[j], qz2[j], qr2[j] = q1[j], qz1[j], qr1[j]
+                    q1[j], qz1[j], qr1[j] = t, tz, tr
+                    q[j], qz[j], qr[j] = t, tz, tr
+                c = _centre(col, l)
+                _contract(grad, i0, rows, c, m, scale[l], q, qz, qr, cm, sm, gx, gy, gz, gr)
+        for j in range(rows):
+            # gradient with respect to the (normalised) components, r^2 chained where it is
+            # a function of them; then the normalisation's Jacobian
+            px, py, pz = gx[j], gy[j], gz[j]
+            if not normalize:
+                px += 2.0 * x[j] * gr[j]
+                py += 2.0 * y[j] * gr[j]
+                pz += 2.0 * z[j] * gr[j]
+            elif tangent[j]:
+                # above eps: r^2 = 1 is a constant; project out the radial part, divide by |v|
+                radial = x[j] * px + y[j] * py + z[j] * pz
+                px = (px - radial * x[j]) * inv[j]
+                py = (py - radial * y[j]) * inv[j]
+                pz = (pz - radial * z[j]) * inv[j]
+            else:
+                # below eps (v / eps, r^2 = |v / eps|^2) or the zero vector (inv = 0)
+                px = (px + 2.0 * x[j] * gr[j]) * inv[j]
+                py = (py + 2.0 * y[j] * gr[j]) * inv[j]
+                pz = (pz + 2.0 * z[j] * gr[j]) * inv[j]
+            out[i0 + j, ix] = px
+            out[i0 + j, iy] = py
+            out[i0 + j, iz] = pz
+
+
+def recurrence_constants(lmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``a`` and ``b`` (lmax+1, lmax+1) indexed [l, m], and ``qmm`` (lmax+1,), in float64."""
+    a = np.zeros((lmax + 1, lmax + 1))
+    b = np.zeros((lmax + 1, lmax + 1))
+    qmm = np.empty(lmax + 1)
+    q = 1.0 / math.sqrt(4.0 * math.pi)
+    for m in range(lmax + 1):
+        if m > 0:
+            q *= math.sqrt((2 * m + 1) / (2 * m))
+        qmm[m] = q
+        if m < lmax:
+            a[m + 1, m] = math.sqrt(2 * m + 3)
+        for l in range(m + 2, lmax + 1):
+            a[l, m] = math.sqrt((4 * l * l - 1) / (l * l - m * m))
+            b[l, m] = math.sqrt(
+                (2 * l + 1) / (2 * l - 3) * ((l - 1) ** 2 - m * m) / (l * l - m * m)
+            )
+    return a, b, qmm
