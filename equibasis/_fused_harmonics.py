@@ -7,13 +7,10 @@ one pass over the vectors; its backward is the fused vector-Jacobian product of
 (``create_graph=True``, e.g. training on forces) differentiates the torch implementation
 instead, so derivatives of every order stay available.
 
-numba is imported on first use, and its absence only means the torch path is taken. Kernel
-launches are serialised by a lock: numba's default thread pool must not be entered from two
-Python threads at once.
+numba is imported on first use (:mod:`equibasis._numba`); without it the torch path is taken.
 """
 
 import functools
-import threading
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -21,35 +18,23 @@ import numpy as np
 import torch
 
 from equibasis._memory import new_output
+from equibasis._numba import fused_cpu_available, kernels, launch
 
 __all__ = ["fused_harmonics", "fused_harmonics_available"]
 
 # torch.nn.functional.normalize's eps, as the torch implementation
 _NORMALIZE_EPS = 1e-12
-_LOCK = threading.Lock()
-_KERNELS: dict[str, ModuleType | None] = {}
+_MODULE = "_harmonics_kernels"
 
 
 def _kernels() -> ModuleType | None:
     """The compiled kernels module, or ``None`` where numba cannot be imported."""
-    if "module" not in _KERNELS:
-        try:
-            from equibasis import _harmonics_kernels
-        except ImportError:  # numba missing or broken: the torch path serves
-            _KERNELS["module"] = None
-        else:
-            _KERNELS["module"] = _harmonics_kernels
-    return _KERNELS["module"]
+    return kernels(_MODULE)
 
 
 def fused_harmonics_available(v: torch.Tensor) -> bool:
     """Whether :func:`fused_harmonics` serves ``v``: a CPU float32/float64 tensor, eager mode."""
-    return (
-        v.device.type == "cpu"
-        and v.dtype in (torch.float32, torch.float64)
-        and not torch.compiler.is_compiling()
-        and _kernels() is not None
-    )
+    return fused_cpu_available(_MODULE, v)
 
 
 @dataclass(frozen=True)
@@ -92,14 +77,6 @@ def _axes(e3nn_axes: bool) -> tuple[int, int, int]:
     return (2, 0, 1) if e3nn_axes else (0, 1, 2)
 
 
-def _launch(kernel, *args) -> None:
-    import numba
-
-    with _LOCK:
-        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-        kernel(*args)
-
-
 class _FusedHarmonics(torch.autograd.Function):
     @staticmethod
     def forward(ctx, v, ls, normalize, normalization, e3nn_axes):
@@ -108,7 +85,7 @@ class _FusedHarmonics(torch.autograd.Function):
         out = new_output((flat.shape[0], plan.dim), flat)
         if flat.shape[0] > 0:
             kernels = _kernels()
-            _launch(
+            launch(
                 kernels.harmonics_forward,
                 flat.numpy(),
                 plan.lmax,
@@ -152,7 +129,7 @@ class _FusedHarmonics(torch.autograd.Function):
         flat = v.detach().reshape(-1, 3).contiguous()
         gv = torch.empty_like(flat)
         if flat.shape[0] > 0:
-            _launch(
+            launch(
                 _kernels().harmonics_backward,
                 flat.numpy(),
                 g.numpy(),

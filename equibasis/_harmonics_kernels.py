@@ -38,16 +38,12 @@ import math
 import numba
 import numpy as np
 
+from equibasis._numba import KERNEL_OPTIONS
+
 _BLOCK = 64
 
-# compiled once and cached next to the module; "contract" lets LLVM fuse a * b + c into one
-# FMA (one rounding instead of two: more accurate, and 1.3x faster at lmax 4); no other
-# fast-math licence (no reassociation, NaN and inf kept)
-_OPTIONS = dict(
-    cache=True, nogil=True, boundscheck=False, error_model="numpy", fastmath={"contract"}
-)
-_inline = numba.njit(inline="always", **_OPTIONS)
-_parallel = numba.njit(parallel=True, **_OPTIONS)
+_inline = numba.njit(inline="always", **KERNEL_OPTIONS)
+_parallel = numba.njit(parallel=True, **KERNEL_OPTIONS)
 
 
 @_inline

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from equibasis import _fused_harmonics, harmonics
+from equibasis import _fused_harmonics, _numba, harmonics
 from equibasis.harmonics import (
     CONVENTIONS,
     SphericalHarmonics,
@@ -703,7 +703,7 @@ def test_fused_inputs_noncontiguous_inference_and_empty():
 
 def test_torch_path_without_numba(monkeypatch):
     """Where numba cannot be imported, the torch implementation serves every call."""
-    monkeypatch.setitem(_fused_harmonics._KERNELS, "module", None)
+    monkeypatch.setitem(_numba._MODULES, "_harmonics_kernels", None)
     x = VEC[:20]
     assert not _fused_harmonics.fused_harmonics_available(x)
     y = spherical_harmonics(range(6), x.clone().requires_grad_())
