@@ -72,9 +72,15 @@ def _plan(ls: tuple[int, ...], normalization: str) -> _Plan:
     return _Plan(lmax, start, col, scale, a, b, qmm, tuple(repeats))
 
 
-def _axes(e3nn_axes: bool) -> tuple[int, int, int]:
-    """Columns of the input that are the standard (x, y, z): e3nn's polar axis is y."""
-    return (2, 0, 1) if e3nn_axes else (0, 1, 2)
+def _kernel_options(plan: _Plan, normalize: bool, e3nn_axes: bool) -> tuple:
+    """The kernels' arguments between the arrays: lmax, axes, normalisation and constants.
+
+    The standard (x, y, z) are input columns (2, 0, 1) in e3nn's layout (polar axis y).
+    """
+    axes = (2, 0, 1) if e3nn_axes else (0, 1, 2)
+    return (
+        plan.lmax, *axes, normalize, _NORMALIZE_EPS, plan.a, plan.b, plan.qmm, plan.col, plan.scale
+    )  # fmt: skip
 
 
 class _FusedHarmonics(torch.autograd.Function):
@@ -84,21 +90,8 @@ class _FusedHarmonics(torch.autograd.Function):
         flat = v.detach().reshape(-1, 3).contiguous()
         out = new_output((flat.shape[0], plan.dim), flat)
         if flat.shape[0] > 0:
-            kernels = _kernels()
-            launch(
-                kernels.harmonics_forward,
-                flat.numpy(),
-                plan.lmax,
-                *_axes(e3nn_axes),
-                normalize,
-                _NORMALIZE_EPS,
-                plan.a,
-                plan.b,
-                plan.qmm,
-                plan.col,
-                plan.scale,
-                out.numpy(),
-            )
+            args = _kernel_options(plan, normalize, e3nn_axes)
+            launch(_kernels().harmonics_forward, flat.numpy(), *args, out.numpy())
             for first, start, width in plan.repeats:
                 out[:, start : start + width] = out[:, first : first + width]
         ctx.save_for_backward(v)
@@ -129,21 +122,8 @@ class _FusedHarmonics(torch.autograd.Function):
         flat = v.detach().reshape(-1, 3).contiguous()
         gv = torch.empty_like(flat)
         if flat.shape[0] > 0:
-            launch(
-                _kernels().harmonics_backward,
-                flat.numpy(),
-                g.numpy(),
-                plan.lmax,
-                *_axes(e3nn_axes),
-                normalize,
-                _NORMALIZE_EPS,
-                plan.a,
-                plan.b,
-                plan.qmm,
-                plan.col,
-                plan.scale,
-                gv.numpy(),
-            )
+            args = _kernel_options(plan, normalize, e3nn_axes)
+            launch(_kernels().harmonics_backward, flat.numpy(), g.numpy(), *args, gv.numpy())
         return (gv.reshape(v.shape), *none)
 
 

@@ -30,7 +30,8 @@ above eps, the factor 1/eps below it, and a zero gradient at the zero vector.
 
 Rows are processed in blocks of ``_BLOCK``: the inner loops run over the rows of a block
 (unit stride, vectorised by LLVM), and one block's output rows stay in the L1 cache while
-they are written.
+they are written. Each kernel allocates its block's scratch arrays itself: an inlined helper
+that returns them made the forward 1.4-1.7x slower at lmax 2-4.
 """
 
 import math
