@@ -2,11 +2,13 @@
 
 numba is imported on first use, and a kernel module that cannot be imported (numba missing
 or broken) makes :func:`kernels` return ``None``: callers then take their torch path. Launches
-are serialised by a lock, because numba's default thread pool must not be entered from two
-Python threads at once, and use as many threads as torch does.
+are serialised by a lock, because the thread pool chosen (numba's "workqueue", which survives
+``fork``) must not be entered from two Python threads at once, and use as many threads as
+torch does.
 """
 
 import importlib
+import os
 import threading
 from types import ModuleType
 
@@ -25,10 +27,25 @@ _LOCK = threading.Lock()
 _MODULES: dict[str, ModuleType | None] = {}
 
 
+def _choose_threading_layer() -> None:
+    """Numba's own thread pool ("workqueue") unless the user chose a layer.
+
+    numba's default, GNU OpenMP when present, kills any process forked after a kernel ran
+    ("fork() called from a process already using GNU OpenMP"), e.g. a DataLoader worker. The
+    workqueue pool survives fork; it must not be entered from two threads at once, which
+    :func:`launch`'s lock ensures.
+    """
+    import numba
+
+    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
+
+
 def kernels(name: str) -> ModuleType | None:
     """The compiled kernel module ``equibasis.<name>``, or ``None`` where it cannot load."""
     if name not in _MODULES:
         try:
+            _choose_threading_layer()
             _MODULES[name] = importlib.import_module(f"equibasis.{name}")
         except ImportError:  # numba missing or broken: the torch path serves
             _MODULES[name] = None

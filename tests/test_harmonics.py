@@ -710,3 +710,26 @@ def test_torch_path_without_numba(monkeypatch):
     assert "Fused" not in y.grad_fn.name()
     ref = o3.spherical_harmonics(range(6), x, True)
     torch.testing.assert_close(y.detach(), ref)
+
+
+def _harmonics_sum_in_child(queue) -> None:
+    queue.put(float(spherical_harmonics(range(6), VEC).sum()))
+
+
+@needs_fused
+def test_fused_after_fork():
+    """A process forked after a kernel ran (a DataLoader worker) can run it too.
+
+    With numba's default OpenMP layer such a child is killed ("fork() called from a process
+    already using GNU OpenMP"); equibasis selects numba's fork-safe workqueue layer.
+    """
+    import multiprocessing
+
+    want = float(spherical_harmonics(range(6), VEC).sum())
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_harmonics_sum_in_child, args=(queue,))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0
+    assert queue.get(timeout=10) == pytest.approx(want, rel=1e-12)
