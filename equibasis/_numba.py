@@ -2,9 +2,14 @@
 
 numba is imported on first use, and a kernel module that cannot be imported (numba missing
 or broken) makes :func:`kernels` return ``None``: callers then take their torch path. Launches
-are serialised by a lock, because the thread pool chosen (numba's "workqueue", which survives
-``fork``) must not be entered from two Python threads at once, and use as many threads as
-torch does.
+are serialised by a lock and use as many threads as torch does.
+
+Fork: numba's default thread pool on Linux is GNU OpenMP, the runtime torch's own CPU kernels
+use (sharing it, the two never compete for the cores; numba's "workqueue" pool made the
+harmonics' forward + backward 1.7x slower, spinning against torch's idle OpenMP threads).
+That pool cannot be used in a process forked after it ran: numba kills such a child ("fork()
+called from a process already using GNU OpenMP"). A forked child (a DataLoader worker, say)
+of a process that launched a kernel therefore takes the torch path.
 """
 
 import importlib
@@ -25,27 +30,14 @@ KERNEL_OPTIONS = dict(
 
 _LOCK = threading.Lock()
 _MODULES: dict[str, ModuleType | None] = {}
-
-
-def _choose_threading_layer() -> None:
-    """Numba's own thread pool ("workqueue") unless the user chose a layer.
-
-    numba's default, GNU OpenMP when present, kills any process forked after a kernel ran
-    ("fork() called from a process already using GNU OpenMP"), e.g. a DataLoader worker. The
-    workqueue pool survives fork; it must not be entered from two threads at once, which
-    :func:`launch`'s lock ensures.
-    """
-    import numba
-
-    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER = "workqueue"
+# the process that launched a kernel (inherited by a forked child, which then differs)
+_LAUNCHED_IN: dict[str, int | None] = {"pid": None}
 
 
 def kernels(name: str) -> ModuleType | None:
     """The compiled kernel module ``equibasis.<name>``, or ``None`` where it cannot load."""
     if name not in _MODULES:
         try:
-            _choose_threading_layer()
             _MODULES[name] = importlib.import_module(f"equibasis.{name}")
         except ImportError:  # numba missing or broken: the torch path serves
             _MODULES[name] = None
@@ -57,6 +49,7 @@ def fused_cpu_available(name: str, *tensors: torch.Tensor) -> bool:
     return (
         all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) for t in tensors)
         and not torch.compiler.is_compiling()
+        and _LAUNCHED_IN["pid"] in (None, os.getpid())
         and kernels(name) is not None
     )
 
@@ -67,5 +60,6 @@ def launch(kernel, *args) -> None:
 
     threads = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
     with _LOCK:
+        _LAUNCHED_IN["pid"] = os.getpid()
         numba.set_num_threads(threads)
         kernel(*args)

@@ -712,24 +712,28 @@ def test_torch_path_without_numba(monkeypatch):
     torch.testing.assert_close(y.detach(), ref)
 
 
-def _harmonics_sum_in_child(queue) -> None:
-    queue.put(float(spherical_harmonics(range(6), VEC).sum()))
+def _harmonics_in_child(queue) -> None:
+    y = spherical_harmonics(range(6), VEC.clone().requires_grad_())
+    queue.put((float(y.detach().sum()), "Fused" in y.grad_fn.name()))
 
 
 @needs_fused
-def test_fused_after_fork():
-    """A process forked after a kernel ran (a DataLoader worker) can run it too.
+def test_after_fork_the_child_takes_the_torch_path():
+    """A process forked after a kernel ran (a DataLoader worker) still computes harmonics.
 
-    With numba's default OpenMP layer such a child is killed ("fork() called from a process
-    already using GNU OpenMP"); equibasis selects numba's fork-safe workqueue layer.
+    numba's OpenMP pool kills such a child when it launches ("fork() called from a process
+    already using GNU OpenMP"), so the child takes the torch path: same values, exit code 0.
     """
     import multiprocessing
 
-    want = float(spherical_harmonics(range(6), VEC).sum())
+    want = float(spherical_harmonics(range(6), VEC).sum())  # a kernel runs in this process
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    child = context.Process(target=_harmonics_sum_in_child, args=(queue,))
+    child = context.Process(target=_harmonics_in_child, args=(queue,))
     child.start()
     child.join(120)
     assert child.exitcode == 0
-    assert queue.get(timeout=10) == pytest.approx(want, rel=1e-12)
+    value, fused = queue.get(timeout=10)
+    assert value == pytest.approx(want, rel=1e-12)
+    assert not fused
+    assert _fused_harmonics.fused_harmonics_available(VEC)  # this process keeps the kernels
