@@ -19,14 +19,8 @@ from types import ModuleType
 
 import torch
 
-__all__ = ["KERNEL_OPTIONS", "fused_cpu_available", "kernels", "launch"]
+__all__ = ["fused_cpu_available", "kernels", "launch"]
 
-# every kernel: compiled once and cached next to its module; "contract" lets LLVM fuse
-# a * b + c into one FMA (one rounding instead of two, and 1.3x faster for the harmonics at
-# lmax 4); no other fast-math licence (no reassociation; NaN and inf kept)
-KERNEL_OPTIONS = dict(
-    cache=True, nogil=True, boundscheck=False, error_model="numpy", fastmath={"contract"}
-)
 
 _LOCK = threading.Lock()
 _MODULES: dict[str, ModuleType | None] = {}
