@@ -53,10 +53,8 @@ class _Plan:
 
 @functools.lru_cache(maxsize=64)
 def _plan(ls: tuple[int, ...], normalization: str) -> _Plan:
-    from equibasis.harmonics import _degree_scale
+    from equibasis.harmonics import _INV_SQRT_4PI, _degree_coefficients, _degree_scale
 
-    kernels = _kernels()
-    assert kernels is not None  # callers check fused_harmonics_available first
     lmax = max(ls)
     col = np.full(lmax + 1, -1, dtype=np.int64)
     scale = np.array([_degree_scale(l, normalization) for l in range(lmax + 1)])
@@ -68,7 +66,14 @@ def _plan(ls: tuple[int, ...], normalization: str) -> _Plan:
         else:
             repeats.append((int(col[l]), start, 2 * l + 1))
         start += 2 * l + 1
-    a, b, qmm = kernels.recurrence_constants(lmax)
+    # the torch path's constants, laid out [l, m]: a_{l,l-1} = sqrt(2l+1), Q_m^m = qll(m)
+    a = np.zeros((lmax + 1, lmax + 1))
+    b = np.zeros((lmax + 1, lmax + 1))
+    qmm = np.full(lmax + 1, _INV_SQRT_4PI)  # Q_0^0
+    for l in range(1, lmax + 1):
+        al, bl, qll, off, _ = _degree_coefficients(l)
+        a[l, : l - 1], b[l, : l - 1], a[l, l - 1] = al, bl, off
+        qmm[l] = qll
     return _Plan(lmax, start, col, scale, a, b, qmm, tuple(repeats))
 
 

@@ -238,23 +238,3 @@ def harmonics_backward(
             out[i0 + j, ix] = px
             out[i0 + j, iy] = py
             out[i0 + j, iz] = pz
-
-
-def recurrence_constants(lmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``a`` and ``b`` (lmax+1, lmax+1) indexed [l, m], and ``qmm`` (lmax+1,), in float64."""
-    a = np.zeros((lmax + 1, lmax + 1))
-    b = np.zeros((lmax + 1, lmax + 1))
-    qmm = np.empty(lmax + 1)
-    q = 1.0 / math.sqrt(4.0 * math.pi)
-    for m in range(lmax + 1):
-        if m > 0:
-            q *= math.sqrt((2 * m + 1) / (2 * m))
-        qmm[m] = q
-        if m < lmax:
-            a[m + 1, m] = math.sqrt(2 * m + 3)
-        for l in range(m + 2, lmax + 1):
-            a[l, m] = math.sqrt((4 * l * l - 1) / (l * l - m * m))
-            b[l, m] = math.sqrt(
-                (2 * l + 1) / (2 * l - 3) * ((l - 1) ** 2 - m * m) / (l * l - m * m)
-            )
-    return a, b, qmm
