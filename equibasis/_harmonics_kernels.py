@@ -125,7 +125,7 @@ def harmonics_forward(
         r2, inv = np.empty(_BLOCK), np.empty(_BLOCK)
         tangent = np.zeros(_BLOCK, dtype=np.bool_)
         cm, sm = np.empty((lmax + 1, _BLOCK)), np.empty((lmax + 1, _BLOCK))
-        q, q1, q2 = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+        q1, q2 = np.empty(_BLOCK), np.empty(_BLOCK)
         _prepare(v, i0, rows, ix, iy, iz, normalize, eps, x, y, z, r2, inv, tangent)
         _powers(rows, lmax, x, y, cm, sm)
         for m in range(lmax + 1):
@@ -145,8 +145,7 @@ def harmonics_forward(
                     t = alm * z[j] * q1[j] - blm * r2[j] * q2[j]
                     q2[j] = q1[j]
                     q1[j] = t
-                    q[j] = t
-                _store(out, i0, rows, _centre(col, l), m, scale[l], q, cm, sm)
+                _store(out, i0, rows, _centre(col, l), m, scale[l], q1, cm, sm)
 
 
 @_inline
@@ -184,9 +183,9 @@ def harmonics_backward(
         r2, inv = np.empty(_BLOCK), np.empty(_BLOCK)
         tangent = np.zeros(_BLOCK, dtype=np.bool_)
         cm, sm = np.empty((lmax + 1, _BLOCK)), np.empty((lmax + 1, _BLOCK))
-        q, q1, q2 = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
-        qz, qz1, qz2 = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
-        qr, qr1, qr2 = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+        q1, q2 = np.empty(_BLOCK), np.empty(_BLOCK)
+        qz1, qz2 = np.empty(_BLOCK), np.empty(_BLOCK)
+        qr1, qr2 = np.empty(_BLOCK), np.empty(_BLOCK)
         gx, gy, gz, gr = np.zeros(_BLOCK), np.zeros(_BLOCK), np.zeros(_BLOCK), np.zeros(_BLOCK)
         _prepare(v, i0, rows, ix, iy, iz, normalize, eps, x, y, z, r2, inv, tangent)
         _powers(rows, lmax, x, y, cm, sm)
@@ -213,9 +212,8 @@ def harmonics_backward(
                     tr = alm * z[j] * qr1[j] - blm * (q2[j] + r2[j] * qr2[j])
                     q2[j], qz2[j], qr2[j] = q1[j], qz1[j], qr1[j]
                     q1[j], qz1[j], qr1[j] = t, tz, tr
-                    q[j], qz[j], qr[j] = t, tz, tr
                 c = _centre(col, l)
-                _contract(grad, i0, rows, c, m, scale[l], q, qz, qr, cm, sm, gx, gy, gz, gr)
+                _contract(grad, i0, rows, c, m, scale[l], q1, qz1, qr1, cm, sm, gx, gy, gz, gr)
         for j in range(rows):
             # gradient with respect to the (normalised) components, r^2 chained where it is
             # a function of them; then the normalisation's Jacobian
