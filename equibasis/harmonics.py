@@ -371,7 +371,8 @@ def _evaluate(
     """Shared body of every public entry point: ``(..., 3)`` -> ``(..., sum(2l+1))``.
 
     CPU float32/float64 tensors take the fused kernels (:mod:`equibasis._fused_harmonics`);
-    other devices, torch.compile graphs and a missing numba take the torch implementation.
+    other devices, torch.compile graphs, a missing numba and a process forked after a kernel
+    ran take the torch implementation.
     """
     if max(ls) > 0 and fused_harmonics_available(v):  # (a lone l = 0 is a constant)
         return fused_harmonics(tuple(ls), v, normalize, normalization, e3nn_axes)
