@@ -19,6 +19,7 @@ from e3nn import o3
 from e3nn.nn import FullyConnectedNet
 from torch import nn
 
+from equibasis._fused_radial import fused_edge_radial
 from equibasis._radius_graph import edge_vectors
 from equibasis._validation import (
     check_choice,
@@ -157,10 +158,12 @@ class EdgeEmbedding(nn.Module):
         if torch.is_grad_enabled() and vec.requires_grad:
             r = torch.linalg.vector_norm(vec, dim=-1)  # its gradient at 0 is 0, not NaN
             radial = self.radial(r) * self.cutoff_fn(r).unsqueeze(-1)
-        else:  # no graph: the norm from the components, the envelope applied in place
-            x, y, z = vec.unbind(-1)
-            r = torch.addcmul(torch.addcmul(x * x, y, y), z, z).sqrt_()
-            radial = self.radial(r).mul_(self.cutoff_fn(r).unsqueeze(-1))
+        else:  # no graph: one fused pass where it is known, else the modules in place
+            radial = fused_edge_radial(vec, self.radial, self.cutoff_fn)
+            if radial is None:
+                x, y, z = vec.unbind(-1)
+                r = torch.addcmul(torch.addcmul(x * x, y, y), z, z).sqrt_()
+                radial = self.radial(r).mul_(self.cutoff_fn(r).unsqueeze(-1))
         # the harmonics project vec itself (dividing by max(|v|, 1e-12), as e3nn does)
         sh = spherical_harmonics(self._ls, vec, normalize=True, normalization=self.normalization)
         return radial, sh
