@@ -14,7 +14,7 @@ from equibasis.radial import BesselRBF, GaussianRBF
 from equibasis.tensor_field import EdgeEmbedding
 
 pytest.importorskip("numba")
-from equibasis import _radial_kernels  # noqa: E402  (needs numba)
+from equibasis import _radial_kernels  # after the skip: it needs numba
 
 CUTOFF = 5.0
 
