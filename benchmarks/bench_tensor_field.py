@@ -12,7 +12,8 @@ e3nn composition above, then the same ``FullyConnectedNet``, ``TensorProduct`` a
 modules, ``index_add_`` to the targets).
 
 Run ``python benchmarks/bench_tensor_field.py [--quick]``: medians in ms and the ratio
-e3nn / ours (> 1: ours is faster), measured in one run, ours and e3nn timed alternately.
+e3nn / ours (> 1: ours is faster), measured in one run, ours and e3nn timed alternately
+(a shared machine's load then hits both alike).
 Forward passes only (no gradient), float32.
 """
 
@@ -112,11 +113,12 @@ def main(argv: list[str] | None = None) -> str:
                 rows.append([name, label, ours, peer, peer / ours])
             pos, edge_index = random_graph(num_edges, gen)
             x = torch.randn(pos.shape[0], irreps.dim, generator=gen)
-            ours = time_callable(partial(conv, x, pos, edge_index), repeats=args.repeats)
-            peer = time_callable(partial(e3nn_conv, conv, x, pos, edge_index), repeats=args.repeats)
-            rows.append(
-                ["conv vs hand-wired e3nn", label, ours.ms, peer.ms, peer.median / ours.median]
+            ours, peer = paired(
+                partial(conv, x, pos, edge_index),
+                partial(e3nn_conv, conv, x, pos, edge_index),
+                args.repeats,
             )
+            rows.append(["conv vs hand-wired e3nn", label, ours, peer, peer / ours])
     table = format_table(["case", "edges", "ours (ms)", "e3nn (ms)", "e3nn / ours"], rows)
     print(f"{machine_description()}; lmax = {args.lmax}, {NUM_BASIS} radial functions, "
           f"conv irreps {args.irreps}, float32, forward only")  # fmt: skip
