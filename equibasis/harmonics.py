@@ -525,8 +525,16 @@ def spherical_harmonics(
     """
     x = _check_vectors(x)
     check_choice("normalization", normalization, NORMALIZATIONS)
-    ls, _, _ = _parse_irreps(l, None)
-    return _evaluate(ls, x, bool(normalize), normalization, e3nn_axes=True)
+    return _evaluate(_degrees(l), x, bool(normalize), normalization, e3nn_axes=True)
+
+
+def _degrees(l: object) -> list[int]:
+    """The degrees named by ``l``; plain ints skip building e3nn Irreps (~20 us a call)."""
+    if isinstance(l, (list, tuple)) and l and all(type(d) is int and d >= 0 for d in l):
+        return list(l)
+    if type(l) is int and l >= 0:
+        return [l]
+    return _parse_irreps(l, None)[0]
 
 
 class SphericalHarmonics(torch.nn.Module):
