@@ -91,6 +91,11 @@ class EdgeEmbedding(nn.Module):
     At :math:`\mathbf{v} = 0` the harmonics of degree l >= 1 are 0 (l = 0 keeps its constant),
     with zero gradient (no NaN).
 
+    Without a graph to record, on the CPU, a :class:`~equibasis.radial.GaussianRBF` or a
+    fixed-frequency :class:`~equibasis.radial.BesselRBF` under a :class:`PolynomialCutoff`
+    is evaluated by one fused kernel (float64 inside, rounded once; the composed modules'
+    values within 5e-15 of the peak in float64). Everything else composes the modules.
+
     Args:
         irreps_sh: Maximum degree ``lmax`` (int, meaning ``0e + 1o + ... `` up to ``lmax``) or
             an e3nn irreps string / Irreps of spherical harmonics (``"0e + 1o + 2e"``, ``"1o"``,
