@@ -45,12 +45,17 @@ def _composed(vec: torch.Tensor, radial, cutoff_fn) -> torch.Tensor:
     return radial(r) * cutoff_fn(r)[..., None]
 
 
+def _fused_case(name: str, dtype: torch.dtype):
+    """(radial, envelope, vectors, fused output) of one case of RADIAL."""
+    radial, cutoff_fn = RADIAL[name](), PolynomialCutoff(CUTOFF, p=6)
+    vec = _vectors(dtype)
+    with torch.no_grad():
+        return radial, cutoff_fn, vec, fused_edge_radial(vec, radial, cutoff_fn)
+
+
 @pytest.mark.parametrize("name", RADIAL)
 def test_float64_equals_the_composed_modules(name):
-    radial, cutoff_fn = RADIAL[name](), PolynomialCutoff(CUTOFF, p=6)
-    vec = _vectors(torch.float64)
-    with torch.no_grad():
-        got = fused_edge_radial(vec, radial, cutoff_fn)
+    radial, cutoff_fn, vec, got = _fused_case(name, torch.float64)
     want = _composed(vec, radial, cutoff_fn)
     assert got is not None and got.dtype == torch.float64 and got.shape == want.shape
     # relative to the largest value (Bessel values reach K pi). Both round a r - b_k, which is
@@ -64,10 +69,8 @@ def test_float64_equals_the_composed_modules(name):
 @pytest.mark.parametrize("name", RADIAL)
 def test_float32_is_the_float64_value_rounded_once(name):
     """From the same float32 vectors, the float32 output is the float64 result rounded."""
-    radial, cutoff_fn = RADIAL[name](), PolynomialCutoff(CUTOFF, p=6)
-    vec = _vectors(torch.float32)
+    radial, cutoff_fn, vec, got = _fused_case(name, torch.float32)
     with torch.no_grad():
-        got = fused_edge_radial(vec, radial, cutoff_fn)
         exact = fused_edge_radial(vec.double(), radial, cutoff_fn)
     assert got.dtype == torch.float32
     # half an ulp of rounding plus float64 noise, relative to each value; in float32 the
