@@ -93,15 +93,17 @@ class _FusedHarmonics(torch.autograd.Function):
     def forward(ctx, v, ls, normalize, normalization, e3nn_axes):
         plan = _plan(ls, normalization)
         flat = v.detach().reshape(-1, 3).contiguous()
-        out = new_output((flat.shape[0], plan.dim), flat)
+        # allocated in its final shape: a reshaped (view) output could not be changed in place
+        out = new_output((*v.shape[:-1], plan.dim), flat)
         if flat.shape[0] > 0:
+            rows = out.numpy().reshape(-1, plan.dim)  # the kernel's 2-D view (numpy's)
             args = _kernel_options(plan, normalize, e3nn_axes)
-            launch(_kernels().harmonics_forward, flat.numpy(), *args, out.numpy())
+            launch(_kernels().harmonics_forward, flat.numpy(), *args, rows)
             for first, start, width in plan.repeats:
-                out[:, start : start + width] = out[:, first : first + width]
+                rows[:, start : start + width] = rows[:, first : first + width]
         ctx.save_for_backward(v)
         ctx.options = (ls, normalize, normalization, e3nn_axes)
-        return out.reshape(*v.shape[:-1], plan.dim)
+        return out
 
     @staticmethod
     def backward(ctx, grad):

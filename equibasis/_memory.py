@@ -33,5 +33,7 @@ def new_output(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
     ):
         dtype = _NUMPY_DTYPES[like.dtype]
         padded = max(numel, _HUGE_PAGE_BYTES // like.element_size())
-        return torch.from_numpy(np.empty(padded, dtype=dtype)[:numel]).view(shape)
+        # shaped in numpy: a torch .view() would make the result a view, and autograd forbids
+        # in-place changes to a custom Function's output that is one
+        return torch.from_numpy(np.empty(padded, dtype=dtype)[:numel].reshape(shape))
     return torch.empty(shape, dtype=like.dtype, device=like.device)

@@ -285,6 +285,22 @@ def test_gradients_finite_everywhere(cls, kwargs, dtype):
     assert all(bool(torch.isfinite(g).all()) for g in grads)
 
 
+@pytest.mark.parametrize("variant", ["pyg", "paper"])
+def test_large_outputs_with_gradients(variant):
+    """Outputs of 4 MiB and more (numpy-backed buffers) keep autograd working: the "pyg"
+    variant adds its l = 0 pole in place to a custom Function's output (once a crash)."""
+    gen = torch.Generator().manual_seed(0)
+    n = 30000  # 30000 x 42 float32 = 5 MB
+    dist = (0.5 + 4.0 * torch.rand(n, generator=gen)).requires_grad_()
+    angle = torch.pi * torch.rand(n, generator=gen)
+    basis = AngleBasis(7, 6, 5.0, variant=variant)
+    out = basis(dist, angle, torch.arange(n))
+    out.sum().backward()
+    small = dist.detach()[:50].clone().requires_grad_()
+    basis(small, angle[:50], torch.arange(50)).sum().backward()
+    torch.testing.assert_close(dist.grad[:50], small.grad)
+
+
 def test_pyg_gradients_finite_away_from_zero():
     basis = AngleBasis(4, 3, 5.0, variant="pyg")
     d = torch.tensor([1e-3, 0.5, 4.9, 5.0, 6.0], dtype=torch.float64, requires_grad=True)
