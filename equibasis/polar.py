@@ -34,12 +34,15 @@ large CPU outputs are allocated with transparent huge pages (first-touch page fa
 most of the cost of a fresh 100 MB tensor).
 """
 
+import functools
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from equibasis._memory import new_output
+from equibasis._numba import fused_cpu_available, kernels, launch
 from equibasis._validation import (
     check_choice,
     check_float_tensor,
@@ -399,6 +402,17 @@ def _is_modulo(degree: torch.Tensor, num_degrees: int) -> bool:
     return bool((degree == torch.arange(size, device=degree.device) % num_degrees).all())
 
 
+_POLAR_KERNELS = "_polar_kernels"
+
+
+@functools.lru_cache(maxsize=32)
+def _product_columns(degree: tuple[int, ...], num_radial: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each output column q = f R + n of the product: its harmonic f, radial column d R + n."""
+    f = np.repeat(np.arange(len(degree)), num_radial)
+    n = np.tile(np.arange(num_radial), len(degree))
+    return f, np.asarray(degree)[f] * num_radial + n
+
+
 class _DegreeProduct(torch.autograd.Function):
     """``out[t, f, n] = Y[t, f] * R[t, degree[f], n]``: ``(T, F), (T, L, R), (F,) -> (T, F, R)``.
 
@@ -417,6 +431,20 @@ class _DegreeProduct(torch.autograd.Function):
         ctx.save_for_backward(harmonics, radial, degree)
         num, size, (num_degrees, num_radial) = harmonics.shape[0], degree.shape[0], radial.shape[1:]
         out = new_output((num, size, num_radial), radial)
+        if num and fused_cpu_available(_POLAR_KERNELS, harmonics, radial):
+            # one pass writing each output row once (1.5x the two torch passes below)
+            harmonic_of, radial_of = _product_columns(tuple(degree.tolist()), num_radial)
+            launch(
+                kernels(_POLAR_KERNELS).degree_product,
+                # strided views as they come (the harmonics are a transposed buffer: making
+                # them contiguous cost 6.5 ms of 25 at 10^5 triplets)
+                harmonics.detach().numpy(),
+                radial.detach().reshape(num, -1).numpy(),
+                harmonic_of,
+                radial_of,
+                out.numpy().reshape(num, -1),
+            )
+            return out
         if _is_modulo(degree, num_degrees):
             # DIG: harmonic (i, j) of the (L, L) grid meets radial degree j, so every block of
             # L harmonics takes the whole radial row: a broadcast copy with a long inner run

@@ -301,6 +301,35 @@ def test_large_outputs_with_gradients(variant):
     torch.testing.assert_close(dist.grad[:50], small.grad)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("variant", ["dig", "consistent"])
+def test_torsion_product_kernel_equals_torch(variant, dtype, monkeypatch):
+    """The fused product (numba) gives the torch product's bits, values and gradients."""
+    from equibasis import _numba
+
+    pytest.importorskip("numba")
+    gen = torch.Generator().manual_seed(1)
+    n = 1000  # blocks of 64 and a remainder
+    dist = (0.2 + 4.5 * torch.rand(n, generator=gen, dtype=dtype)).requires_grad_()
+    theta = (torch.pi * torch.rand(n, generator=gen, dtype=dtype)).requires_grad_()
+    phi = (2 * torch.pi * torch.rand(n, generator=gen, dtype=dtype) - torch.pi).requires_grad_()
+    basis = TorsionBasis(5, 4, 5.0, variant=variant)
+    idx = torch.randint(0, n, (n,), generator=gen)
+
+    def run():
+        out = basis(dist, theta, phi, idx)
+        grads = torch.autograd.grad(out.square().sum(), (dist, theta, phi))
+        with torch.no_grad():
+            return out.detach(), grads, basis(dist, theta, phi, idx)
+
+    fused = run()
+    monkeypatch.setitem(_numba._MODULES, "_polar_kernels", None)
+    plain = run()
+    assert torch.equal(fused[0], plain[0]) and torch.equal(fused[2], plain[2])
+    for a, b in zip(fused[1], plain[1], strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_pyg_gradients_finite_away_from_zero():
     basis = AngleBasis(4, 3, 5.0, variant="pyg")
     d = torch.tensor([1e-3, 0.5, 4.9, 5.0, 6.0], dtype=torch.float64, requires_grad=True)
