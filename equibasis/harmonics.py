@@ -788,7 +788,7 @@ def _angular_harmonics(
     # (no stacking pass over the output); with one, the rows are stacked at the end
     buf = None
     if not (torch.is_grad_enabled() and (theta.requires_grad or phi.requires_grad)):
-        buf = theta.new_empty(len(columns), theta.shape[0])
+        buf = new_output((len(columns), theta.shape[0]), theta)  # huge pages when large
     out: list[torch.Tensor | None] = [None] * len(columns)
     diag = torch.full_like(theta, 1.0 / math.sqrt(4.0 * math.pi))  # Q_mm, Q_00 = Y_00
     for m in range(num_spherical):

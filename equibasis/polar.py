@@ -118,7 +118,7 @@ def _chebyshev_rows(u: torch.Tensor, count: int, extra: int = 0) -> torch.Tensor
 
     Three-term recurrence; the ``extra`` rows are left for the caller to fill.
     """
-    rows = u.new_empty(count + extra, u.shape[0])
+    rows = new_output((count + extra, u.shape[0]), u)  # huge pages when large
     rows[0] = 1.0
     if count > 1:
         rows[1] = u
