@@ -27,7 +27,10 @@ def _kernel_and_options(radial: torch.nn.Module, dtype: torch.dtype) -> tuple | 
     if type(radial) is GaussianRBF:
         scale = math.sqrt(0.5) / radial.width
         offsets = (radial.offset.detach().cpu().double() * scale).numpy()
-        return kernels(_MODULE).gaussian_edges, (scale, offsets, _UNDERFLOW[dtype])
+        # float32 output: the product recurrence over the equally spaced centres (see kernel)
+        step = float(offsets[1] - offsets[0]) if dtype == torch.float32 and offsets.size > 1 else 0
+        options = (scale, offsets, _UNDERFLOW[dtype], step, math.exp(-2.0 * step * step))
+        return kernels(_MODULE).gaussian_edges, options
     if type(radial) is BesselRBF and not radial.trainable:
         envelope = radial.envelope
         options = (radial.cutoff, radial._series_bound, envelope.p, envelope.zero_beyond_cutoff)

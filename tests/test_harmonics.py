@@ -525,13 +525,13 @@ def test_large_batch_chunks_match(ls, normalization, normalize, dtype):
     torch.testing.assert_close(yg.detach(), y, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("batch", [(60000,), (2, 30000)])
+@pytest.mark.parametrize("batch", [(340000,), (2, 170000)])
 def test_large_outputs_can_be_changed_in_place(batch, implementation):
-    """Outputs of 4 MiB and more (numpy-backed on the fused path) can be changed in place
+    """Outputs of 32 MiB and more (numpy-backed on the fused path) can be changed in place
     and still backpropagate (a view returned by the autograd Function could not)."""
     x = torch.randn(*batch, 3, generator=torch.Generator().manual_seed(0), requires_grad=True)
     y = spherical_harmonics(list(range(5)), x)
-    assert y.numel() * y.element_size() >= 1 << 22
+    assert y.numel() * y.element_size() >= 1 << 25
     y.mul_(2.0)
     y.sum().backward()
     (expected,) = torch.autograd.grad(2.0 * spherical_harmonics(list(range(5)), x).sum(), x)
