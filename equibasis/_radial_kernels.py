@@ -148,8 +148,8 @@ def gaussian_edges(vec, a, b, limit, step, ratio, env_cutoff, env_p, out):  # pr
         buf = np.empty((num, _BLOCK), dtype=out.dtype)
         _distances(vec, i0, rows, r)
         _poly_cutoff(rows, r, env_cutoff, env_p, p, scale, env)  # p, scale: scratch here
-        worst = 0.0
-        for j in range(rows):
+        worst = 0.0  # the recurrence's range check, only where it may be used
+        for j in range(rows if step > 0.0 else 0):
             u = a * r[j] - b[0]
             worst = max(worst, max(u * u, abs(2.0 * step * u)))
         if step > 0.0 and worst < 700.0:
