@@ -4,8 +4,10 @@ Usage: python benchmarks/bench_polar.py [--quick] [--threads N]
 
 All timings come from one run on the same inputs (float32, every triplet with its own distance,
 ``idx_kj = arange(T)``, the layout of the oracle arrays and of the issue's measurements), medians
-of several repeats after warm-up. "fwd+bwd" also differentiates with respect to the distances
-and angles (forces). Construction is timed cold (first module in the process) and warm.
+of rounds that time the peer and ours alternately, after two warm-up rounds (a process's first
+calls that fault in fresh memory were up to 10x slower: timed back to back, they fell on one
+side). "fwd+bwd" also differentiates with respect to the distances and angles (forces).
+Construction is timed cold (first module in the process) and warm.
 
 Peers:
 * PyG ``torch_geometric.nn.models.dimenet.SphericalBasisLayer`` (sympy at construction,
@@ -25,7 +27,12 @@ import time
 
 import torch
 
-from equibasis.benchmarking import format_table, machine_description, time_callable
+from equibasis.benchmarking import (
+    format_table,
+    machine_description,
+    time_alternately,
+    time_callable,
+)
 from equibasis.polar import AngleBasis, TorsionBasis
 
 
@@ -210,11 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     modules = (angle_peer, angle_ours, torsion_peer, torsion_ours, consistent)
     for num in sizes:
-        repeats = 5 if num <= 10**5 else 3
+        rounds = 7 if num <= 10**5 else 3
         for name, peer_name, peer_fn, ours_fn in _cases(*modules, *_inputs(num)):
             with torch.enable_grad() if "bwd" in name else torch.no_grad():
-                peer = time_callable(peer_fn, repeats=repeats, warmup=1)
-                ours = time_callable(ours_fn, repeats=repeats, warmup=1)
+                peer, ours = time_alternately([peer_fn, ours_fn], rounds=rounds, warmup=2)
             table.append([f"{name}, T={num:.0e}", peer_name, peer.ms, ours.ms, peer.ms / ours.ms])
     print()
     print(format_table(["case", "peer", "peer (ms)", "equibasis (ms)", "speed-up"], table))

@@ -19,14 +19,13 @@ Forward passes only (no gradient), float32.
 
 import argparse
 import math
-import statistics
 from functools import partial
 
 import torch
 from e3nn import o3
 from e3nn.math import soft_one_hot_linspace
 
-from equibasis.benchmarking import format_table, machine_description, time_callable
+from equibasis.benchmarking import format_table, machine_description, time_alternately
 from equibasis.radial import BesselRBF, GaussianRBF
 from equibasis.tensor_field import EdgeEmbedding, TensorFieldConv
 
@@ -55,15 +54,9 @@ def e3nn_conv(conv: TensorFieldConv, x, pos, edge_index):
 
 
 def paired(ours, peer, rounds: int) -> tuple[float, float]:
-    """Median ms of ``ours`` and ``peer``, timed alternately (a shared machine's load then hits
-    both alike) after one warm-up call each."""
-    ours(), peer()
-    a: list[float] = []
-    b: list[float] = []
-    for _ in range(rounds):
-        a.append(time_callable(ours, repeats=1, warmup=0).median)
-        b.append(time_callable(peer, repeats=1, warmup=0).median)
-    return 1e3 * statistics.median(a), 1e3 * statistics.median(b)
+    """Median ms of ``ours`` and ``peer``, timed alternately after one warm-up call each."""
+    a, b = time_alternately([ours, peer], rounds=rounds)
+    return a.ms, b.ms
 
 
 def random_graph(num_edges: int, gen: torch.Generator, neighbours: int = 20):

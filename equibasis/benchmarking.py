@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Timing", "format_table", "machine_description", "time_callable"]
+__all__ = ["Timing", "format_table", "machine_description", "time_alternately", "time_callable"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,40 @@ def time_callable(
         _synchronize(device)
         samples.append(time.perf_counter() - start)
     return Timing(statistics.median(samples), min(samples), len(samples))
+
+
+def time_alternately(
+    fns: Sequence[Callable[[], object]],
+    *,
+    rounds: int = 7,
+    warmup: int = 1,
+    device: torch.device | str | None = None,
+) -> list[Timing]:
+    """Time several callables in turn: each round runs each of ``fns`` once.
+
+    A shared machine's load, and a process's memory state (the first calls that fault in fresh
+    memory can be 5-10x slower), then hit all of them alike, which timing each one's repeats
+    back to back does not.
+
+    Args:
+        fns: Callables with no arguments; their results are discarded.
+        rounds: Timed rounds (>= 1).
+        warmup: Untimed rounds first.
+        device: The device the callables run on; CUDA is synchronised around each run.
+
+    Returns:
+        One :class:`Timing` per callable, in seconds, in the order of ``fns``.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, received {rounds}")
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, times in zip(fns, samples, strict=True):
+            times.append(time_callable(fn, repeats=1, warmup=0, device=device).median)
+    return [Timing(statistics.median(t), min(t), len(t)) for t in samples]
 
 
 def _cell(value: object) -> str:

@@ -10,6 +10,7 @@ import pytest
 import torch
 from scipy.special import spherical_jn as scipy_jn
 
+from equibasis import _numba
 from equibasis.geometry import comenet_angles, spherenet_angle, spherenet_torsion, triplets
 from equibasis.polar import (
     AngleBasis,
@@ -48,6 +49,16 @@ def _build(key: str):
     raise AssertionError(key)
 
 
+@pytest.fixture(params=["fused", "torch"])
+def path(request, monkeypatch):
+    """Run a test on the numba kernels ("fused") and on the torch composition ("torch")."""
+    if request.param == "fused":
+        pytest.importorskip("numba")
+    else:
+        monkeypatch.setitem(_numba._MODULES, "_polar_kernels", None)
+    return request.param
+
+
 def _relative_error(ours: torch.Tensor, peer: np.ndarray) -> float:
     """Max |ours - peer| over each column's peak |peer| (DIG/PyG roots are float32)."""
     diff = np.abs(ours.detach().double().numpy() - peer).max(axis=0)
@@ -60,7 +71,7 @@ def _relative_error(ours: torch.Tensor, peer: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("key", ORACLE_KEYS)
-def test_matches_peer_oracle(key, dtype):
+def test_matches_peer_oracle(key, dtype, path):
     module, kind = _build(key)
     dist = torch.tensor(DATA["dist"], dtype=dtype)
     angle = torch.tensor(DATA["angle"], dtype=dtype)
@@ -85,7 +96,7 @@ def test_oracle_comparison_detects_swapped_columns():
 
 
 @pytest.mark.parametrize("variant", ["pyg", "dig", "paper"])
-def test_idx_kj_gathers_the_radial_part(variant):
+def test_idx_kj_gathers_the_radial_part(variant, path):
     generator = torch.Generator().manual_seed(0)
     dist = 0.3 + 5 * torch.rand(20, generator=generator, dtype=torch.float64)
     idx_kj = torch.randint(0, 20, (50,), generator=generator)
@@ -97,7 +108,7 @@ def test_idx_kj_gathers_the_radial_part(variant):
     torch.testing.assert_close(torsion(dist, angle, phi, idx_kj), torsion(dist[idx_kj], angle, phi))
 
 
-def test_paper_variant_formula():
+def test_paper_variant_formula(path):
     """paper = sqrt(2/(c^3 j_{l+1}^2)) j_l(z d/c) Y_l^0 u(d/c), from scipy (independent)."""
     s, r, c = 4, 5, 4.0
     basis = AngleBasis(s, r, c, variant="paper")
@@ -126,7 +137,7 @@ def test_paper_variant_formula():
     assert bool(torch.isfinite(at_zero).all())
 
 
-def test_pyg_limits_at_zero_and_cutoff():
+def test_pyg_limits_at_zero_and_cutoff(path):
     basis = AngleBasis(3, 4, 5.0, variant="pyg")
     out = basis(
         torch.tensor([0.0, 5.0, 7.0], dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
@@ -158,7 +169,7 @@ def test_radial_part_agrees_with_spherical_bessel_rbf(variant, normalization):
     torch.testing.assert_close(ours, expected, atol=1e-12, rtol=0)
 
 
-def test_dig_continues_beyond_cutoff():
+def test_dig_continues_beyond_cutoff(path):
     basis = AngleBasis(3, 4, 5.0, variant="dig")
     d = torch.tensor([5.5, 7.0, 12.0], dtype=torch.float64)
     out = basis(d, torch.zeros(3, dtype=torch.float64)).view(3, 3, 4)
@@ -189,7 +200,7 @@ def _exact_radial(zeros: np.ndarray, x: np.ndarray, envelope: str) -> np.ndarray
 
 
 @pytest.mark.parametrize("variant", ["dig", "paper"])
-def test_float32_accuracy_up_to_l8(variant):
+def test_float32_accuracy_up_to_l8(variant, path):
     """|float32 - exact| <= 1e-6 of each function's peak for l <= 8, x = d/c in [0, 1]."""
     s, r, c = 9, 6, 5.0
     basis = AngleBasis(s, r, c, variant=variant)
@@ -203,7 +214,7 @@ def test_float32_accuracy_up_to_l8(variant):
     assert (error / np.abs(exact).max(axis=0)).max() <= 1e-6
 
 
-def test_many_radial_orders():
+def test_many_radial_orders(path):
     """num_radial > 64 (the peers' limit) is exact too."""
     basis = AngleBasis(3, 80, 5.0, variant="dig")
     x = np.linspace(0.0, 1.0, 1001)
@@ -328,6 +339,54 @@ def test_torsion_product_kernel_equals_torch(variant, dtype, monkeypatch):
     assert torch.equal(fused[0], plain[0]) and torch.equal(fused[2], plain[2])
     for a, b in zip(fused[1], plain[1], strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("variant", ["pyg", "paper", "dig"])
+def test_angle_kernel_matches_torch(variant, dtype, monkeypatch):
+    """The fused angle basis (numba) agrees with the torch composition to rounding.
+
+    Both evaluate the same Chebyshev series; the sums run in a different order (and with fused
+    multiply-adds), so the agreement is to a few ulp of each column's peak, not bitwise. The
+    non-finite entries (PyG's l = 0 pole at d = 0) are the same.
+    """
+    pytest.importorskip("numba")
+    gen = torch.Generator().manual_seed(2)
+    edges, num = 700, 1500  # blocks of 64 and a remainder; more triplets than edges
+    dist = 6.0 * torch.rand(edges, generator=gen, dtype=dtype)
+    dist[:4] = torch.tensor([0.0, 5.0, 5.0 + 1e-6, 30.0], dtype=dtype)  # 0, cutoff, beyond
+    angle = math.pi * torch.rand(num, generator=gen, dtype=dtype)
+    angle[:2] = torch.tensor([0.0, math.pi])
+    idx = torch.randint(0, edges, (num,), generator=gen)
+    idx[:4] = torch.arange(4)
+    basis = AngleBasis(7, 6, 5.0, variant=variant)
+    cases = [(dist, angle, idx), (dist, angle[:edges]), (dist[::2], angle[:300], idx[:300] // 2)]
+    fused = [basis(*case) for case in cases]
+    monkeypatch.setitem(_numba._MODULES, "_polar_kernels", None)
+    plain = [basis(*case) for case in cases]
+    tolerance = 4e-15 if dtype == torch.float64 else 2e-6
+    for ours, reference in zip(fused, plain, strict=True):
+        finite = torch.isfinite(reference)
+        assert torch.equal(torch.isfinite(ours), finite)
+        assert torch.equal(ours[~finite], reference[~finite])
+        peak = reference.where(finite, 0.0).abs().amax(dim=0).clamp_min(1e-300)
+        error = (ours - reference).where(finite, 0.0).abs() / peak
+        assert error.max().item() <= tolerance
+    if variant != "dig":  # zero at and beyond the cutoff: +0.0, as PyG's mask gives
+        beyond = fused[0][1:4]
+        assert torch.equal(beyond, torch.zeros_like(beyond)) and not beyond.signbit().any()
+
+
+def test_angle_kernel_rows_do_not_depend_on_their_block():
+    """A row's values are the same bits alone, in a full block and in the last partial one."""
+    pytest.importorskip("numba")
+    gen = torch.Generator().manual_seed(3)
+    dist = 5.0 * torch.rand(200, generator=gen)
+    angle = math.pi * torch.rand(200, generator=gen)
+    basis = AngleBasis(7, 6, 5.0, variant="pyg")
+    batch = basis(dist, angle)
+    for row in (0, 63, 64, 130, 199):
+        assert torch.equal(basis(dist[row : row + 1], angle[row : row + 1])[0], batch[row])
 
 
 def test_pyg_gradients_finite_away_from_zero():
@@ -512,11 +571,14 @@ def test_bad_inputs():
         basis(torch.tensor([1.0, float("nan"), 2.0, 3.0]), a)
     with pytest.raises(TypeError, match="idx_kj"):
         basis(d, a, torch.rand(4))
+    for bad in (torch.tensor([0, 1, 4, 2]), torch.tensor([0, -1, 1, 2])):  # dist has 4 edges
+        with pytest.raises(IndexError, match="idx_kj must index dist"):
+            basis(d, a, bad)
     with pytest.raises(ValueError, match="phi"):
         torsion(d, a, torch.rand(3))
 
 
-def test_leading_shapes_and_empty():
+def test_leading_shapes_and_empty(path):
     basis = AngleBasis(3, 2)
     d, a = 4 * torch.rand(2, 5), torch.rand(2, 5)
     out = basis(d, a)
