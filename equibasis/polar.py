@@ -17,10 +17,11 @@ over ~50 lambdified functions per call; their closed forms of :math:`j_l` also c
 catastrophically at small ``d`` in float32. Here, at construction, each radial function
 :math:`x \mapsto N_{ln} j_l(z_{ln} x)` (times the envelope where the variant has one) is
 expanded in Chebyshev polynomials on :math:`x = d/c \in [0, 1]` from exact values
-(:func:`equibasis.special.spherical_jn` at Chebyshev nodes), cut where all later
-coefficients fall below 1e-13 of the largest (38 terms for ``num_spherical=7,
-num_radial=6``; float32 input uses the first 28, cut at 3e-8: its
-rounding error, not the cut, sets its accuracy). The forward pass is one
+(:func:`equibasis.special.spherical_jn` at Chebyshev nodes), each function's series cut
+after its last coefficient above 1e-13 of the largest of all (at most 38 terms, 29 on average,
+for ``num_spherical=7, num_radial=6`` with PyG's envelope; float32 input uses a cut at 3e-8, at
+most 28 terms and 21 on average: its rounding error, not the cut, sets its accuracy). The
+forward pass is one
 Chebyshev recurrence per distance and one matrix product for all
 ``num_spherical * num_radial`` functions: accurate to ~1e-13 in float64 and ~6e-7 of each
 function's peak in float32 at every ``x`` (no cancellation near 0), with exact gradients of
@@ -32,6 +33,14 @@ Legendre recurrences in the polar angles, computed straight in each library's or
 signs. The torsion product (~300 values per triplet) is written once into its output, and
 large CPU outputs are allocated with transparent huge pages (first-touch page faults are
 most of the cost of a fresh 100 MB tensor).
+
+On the CPU (eager mode, numba installed) the angle bases run as one numba pass forward and one
+backward (``equibasis._polar_kernels``): the same series, each column summed only to its own
+last term above the cut, the zonal harmonics and PyG's pole computed per block of 64 rows in
+cache, and a backward pass that evaluates each function's slope and reduces it with the
+incoming gradient to one number per distance and per angle. The torch composition serves other
+devices, ``torch.compile``, ``create_graph`` (double) backward passes, and the rare inputs
+whose derivative it alone defines (``"dig"`` beyond the cutoff, ``"pyg"`` at ``d = 0``).
 """
 
 import functools
@@ -230,6 +239,11 @@ class _SphericalBesselRadial(torch.nn.Module):
         """The Chebyshev coefficients ``(K, L * R)`` used for input of ``dtype``, in it."""
         series = self.coefficients if dtype == torch.float64 else self.float32_coefficients
         return series.to(dtype)
+
+    def slopes_for(self, dtype: torch.dtype) -> torch.Tensor:
+        """Coefficients of ``d/du`` of :meth:`series_for` (derived in the buffers' dtype)."""
+        series = self.coefficients if dtype == torch.float64 else self.float32_coefficients
+        return _derivative_coefficients(series).to(dtype)
 
     def exact(self, x: torch.Tensor) -> torch.Tensor:
         """Direct evaluation with ``spherical_jn`` (slow; used beyond the cutoff only)."""
@@ -443,8 +457,8 @@ def _fused_product(
     """``out[t, f R + n] = harmonics[t, f] * radial[t, degree[f] R + n]``, by numba.
 
     ``radial`` (T, L * R), ``out`` (T, F * R). ``False`` where the kernel cannot serve (the
-    caller computes the product then). The angle bases do not use it: scaling their (T, L, R)
-    rows in place was no faster than torch's broadcast multiply (6.1-6.9 vs 5.6-6.0 ms).
+    caller computes the product then). The angle bases have a kernel of their own that computes
+    the whole basis (:func:`_fused_angle`).
     """
     if not fused_cpu_available(_POLAR_KERNELS, harmonics, radial):
         return False
@@ -529,12 +543,6 @@ class _DegreeProduct(torch.autograd.Function):
         return grad_h, grad_r, None
 
 
-@functools.lru_cache(maxsize=32)
-def _zonal_scale(num_spherical: int) -> np.ndarray:
-    """``sqrt((2l + 1) / 4 pi)``, l = 0..L-1: the factor of ``Y_l^0`` over ``P_l``."""
-    return np.array([math.sqrt((2 * l + 1) / (4.0 * math.pi)) for l in range(num_spherical)])
-
-
 def _fused_angle(
     radial: "_SphericalBesselRadial",
     dist: torch.Tensor,
@@ -544,28 +552,22 @@ def _fused_angle(
     """The angle basis ``(T, L * R)`` in one numba pass, or ``None`` where it cannot serve.
 
     ``dist`` per edge (with ``idx_kj``) or per triplet, ``angle`` per triplet, both 1-D in the
-    working dtype; no gradient is recorded (the caller checks). Computes what the torch path
-    does (the same Chebyshev series, zonal harmonics and pole), with every intermediate in
-    registers or cache: at 10^5 triplets the torch path's row buffer, matrix product and
-    in-place scaling were three passes over 12-17 MB each.
+    working dtype; no gradient is recorded here. Computes what :func:`_composed_angle` does (the
+    same Chebyshev series, zonal harmonics and pole), with every intermediate in registers or
+    cache: at 10^5 triplets the torch composition's row buffer, matrix product and in-place
+    scaling were three passes over 12-17 MB each.
     """
-    if not fused_cpu_available(_POLAR_KERNELS, dist, angle):
-        return None
-    if idx_kj is not None and idx_kj.device.type != "cpu":
+    if not _angle_kernel_serves(dist, angle, idx_kj):
         return None
     coefficients = radial.series_for(dist.dtype)
-    pole = radial.norm[0].to(dist.dtype).numpy() if radial.envelope == "pyg" else None
-    num = angle.shape[0]
-    out = new_output((num, coefficients.shape[1]), dist)
-    if num:
-        index = idx_kj if idx_kj is not None else torch.empty(0, dtype=torch.long)
+    out = new_output((angle.shape[0], coefficients.shape[1]), dist)
+    if angle.shape[0]:
         kernel = kernels(_POLAR_KERNELS).angle_basis
-        launch(kernel, dist.detach().contiguous().numpy(), index.contiguous().numpy(),
-               idx_kj is not None, torch.cos(angle.detach()).numpy(), float(radial.cutoff),
-               coefficients.numpy(), pole, radial.envelope != "none",
+        launch(kernel, *_angle_inputs(radial, dist, angle, idx_kj), coefficients.numpy(),
+               _angle_pole(radial, dist.dtype), radial.envelope != "none",
                _zonal_scale(radial.num_spherical), out.numpy())  # fmt: skip
     if radial.envelope == "none":  # beyond the cutoff the kernel holds x = 1: evaluate exactly
-        x = dist / radial.cutoff
+        x = dist.detach() / radial.cutoff
         beyond = x > 1.0
         if bool(beyond.any()):
             if idx_kj is not None:
@@ -576,6 +578,123 @@ def _fused_angle(
             exact = exact.view(-1, radial.num_spherical, radial.num_radial) * angular.unsqueeze(-1)
             out.index_copy_(0, rows, exact.view(rows.shape[0], -1))
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def _zonal_scale(num_spherical: int) -> np.ndarray:
+    """``sqrt((2l + 1) / 4 pi)``, l = 0..L-1: the factor of ``Y_l^0`` over ``P_l``."""
+    return np.array([math.sqrt((2 * l + 1) / (4.0 * math.pi)) for l in range(num_spherical)])
+
+
+def _angle_kernel_serves(
+    dist: torch.Tensor, angle: torch.Tensor, idx_kj: torch.Tensor | None
+) -> bool:
+    return fused_cpu_available(_POLAR_KERNELS, dist, angle) and (
+        idx_kj is None or idx_kj.device.type == "cpu"
+    )
+
+
+def _angle_inputs(
+    radial: "_SphericalBesselRadial",
+    dist: torch.Tensor,
+    angle: torch.Tensor,
+    idx_kj: torch.Tensor | None,
+) -> tuple:
+    """The kernels' leading arguments: distances, index, whether gathered, cos(angle), cutoff."""
+    index = idx_kj if idx_kj is not None else torch.empty(0, dtype=torch.long)
+    return (dist.detach().contiguous().numpy(), index.contiguous().numpy(), idx_kj is not None,
+            torch.cos(angle.detach()).numpy(), float(radial.cutoff))  # fmt: skip
+
+
+def _angle_pole(radial: "_SphericalBesselRadial", dtype: torch.dtype) -> np.ndarray | None:
+    """PyG's split-off l = 0 pole ``N_0n`` (the kernels add ``N_0n / x``), else ``None``."""
+    return radial.norm[0].to(dtype).numpy() if radial.envelope == "pyg" else None
+
+
+def _composed_angle(
+    radial: "_SphericalBesselRadial",
+    dist: torch.Tensor,
+    angle: torch.Tensor,
+    idx_kj: torch.Tensor | None,
+) -> torch.Tensor:
+    """The angle basis from torch operations (differentiable to any order, every device)."""
+    values = _gathered_radial(radial, dist / radial.cutoff, idx_kj)
+    angular = _zonal_harmonics(radial.num_spherical, angle)
+    shape = (-1, radial.num_spherical, radial.num_radial)
+    return _scale_rows(values.view(shape), angular, dist, angle).view(values.shape)
+
+
+def _fused_gradient_serves(
+    radial: "_SphericalBesselRadial",
+    dist: torch.Tensor,
+    angle: torch.Tensor,
+    idx_kj: torch.Tensor | None,
+) -> bool:
+    """Whether :class:`_FusedAngle` can differentiate these inputs.
+
+    Not beyond the cutoff without an envelope (the exact continuation is torch's) nor at
+    ``d = 0`` with PyG's pole (its infinite values are torch's to differentiate).
+    """
+    if not _angle_kernel_serves(dist, angle, idx_kj) or not dist.numel():
+        return False
+    low, high = torch.aminmax(dist.detach())
+    if radial.envelope == "none":
+        return bool(high / radial.cutoff <= 1.0)
+    return radial.envelope != "pyg" or bool(low > 0)
+
+
+class _FusedAngle(torch.autograd.Function):
+    """The angle basis by the numba kernels, forward and backward.
+
+    Backward: one pass that evaluates each radial function and its slope per row and reduces
+    them with the incoming gradient to one number per distance and per angle (the torch
+    composition's backward makes ~10 passes over output-sized tensors). Under ``create_graph``
+    it differentiates :func:`_composed_angle` instead, which is differentiable again.
+    """
+
+    @staticmethod
+    def forward(ctx, dist, angle, idx_kj, radial):  # type: ignore[override]
+        ctx.radial = radial
+        ctx.save_for_backward(dist, angle, idx_kj)
+        return _fused_angle(radial, dist, angle, idx_kj)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        dist, angle, idx_kj = ctx.saved_tensors
+        want_dist, want_angle = ctx.needs_input_grad[:2]
+        if torch.is_grad_enabled():  # create_graph: differentiable formulas
+            wanted = [t for t, want in ((dist, want_dist), (angle, want_angle)) if want]
+            out = _composed_angle(ctx.radial, dist, angle, idx_kj)
+            grads = list(torch.autograd.grad(out, wanted, grad, create_graph=True))
+            grad_dist = grads.pop(0) if want_dist else None
+            grad_angle = grads.pop(0) if want_angle else None
+        else:
+            grad_dist, grad_angle = _fused_angle_vjp(ctx.radial, dist, angle, idx_kj, grad)
+        return grad_dist if want_dist else None, grad_angle if want_angle else None, None, None
+
+
+def _fused_angle_vjp(
+    radial: "_SphericalBesselRadial",
+    dist: torch.Tensor,
+    angle: torch.Tensor,
+    idx_kj: torch.Tensor | None,
+    grad: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients of ``<grad, basis(dist, angle)>`` w.r.t. ``dist`` and ``angle`` (numba)."""
+    num, dtype = angle.shape[0], dist.dtype
+    grad_x, grad_angle = grad.new_empty(num), grad.new_empty(num)
+    if num:
+        dist_np, index, gathered, cos, cutoff = _angle_inputs(radial, dist, angle, idx_kj)
+        kernel = kernels(_POLAR_KERNELS).angle_basis_vjp
+        launch(kernel, dist_np, index, gathered, cos, torch.sin(angle.detach()).numpy(), cutoff,
+               radial.series_for(dtype).numpy(), radial.slopes_for(dtype).numpy(),
+               _angle_pole(radial, dtype), radial.envelope != "none",
+               _zonal_scale(radial.num_spherical), grad.contiguous().numpy(),
+               grad_x.numpy(), grad_angle.numpy())  # fmt: skip
+    grad_dist = grad_x.div_(radial.cutoff)  # d x / d dist = 1 / c
+    if idx_kj is not None:  # sum over the triplets of each edge
+        grad_dist = dist.new_zeros(dist.shape).index_add_(0, idx_kj, grad_dist)
+    return grad_dist, grad_angle
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,12 +813,10 @@ class AngleBasis(torch.nn.Module):
         out = None
         if not _records_grad(dist, angle):
             out = _fused_angle(self.radial, flat, angle_flat, idx_kj)
+        elif _fused_gradient_serves(self.radial, flat, angle_flat, idx_kj):
+            out = _FusedAngle.apply(flat, angle_flat, idx_kj, self.radial)
         if out is None:
-            radial = _gathered_radial(self.radial, flat / self.cutoff, idx_kj)
-            angular = _zonal_harmonics(self.num_spherical, angle_flat)
-            out = _scale_rows(
-                radial.view(-1, self.num_spherical, self.num_radial), angular, dist, angle
-            )
+            out = _composed_angle(self.radial, flat, angle_flat, idx_kj)
         return out.reshape(*shape, self.num_spherical * self.num_radial).to(dist.dtype)
 
     def extra_repr(self) -> str:  # noqa: D102
