@@ -4,9 +4,10 @@ Usage: python benchmarks/bench_polar.py [--quick] [--threads N]
 
 All timings come from one run on the same inputs (float32, every triplet with its own distance,
 ``idx_kj = arange(T)``, the layout of the oracle arrays and of the issue's measurements), medians
-of rounds that time the peer and ours alternately, after two warm-up rounds (a process's first
-calls that fault in fresh memory were up to 10x slower: timed back to back, they fell on one
-side). "fwd+bwd" also differentiates with respect to the distances and angles (forces).
+of rounds (9 at 10^5, 5 at 10^6) that time the peer and ours alternately, after one untimed
+call of every case and one warm-up round (a process's first calls that fault in fresh memory
+were up to 10x slower: timed back to back, they fell on one side). "fwd+bwd" also
+differentiates with respect to the distances and angles (forces).
 Construction is timed cold (first module in the process) and warm.
 
 Peers:
@@ -217,10 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     modules = (angle_peer, angle_ours, torsion_peer, torsion_ours, consistent)
     for num in sizes:
-        rounds = 7 if num <= 10**5 else 3
-        for name, peer_name, peer_fn, ours_fn in _cases(*modules, *_inputs(num)):
+        rounds = 9 if num <= 10**5 else 5
+        cases = _cases(*modules, *_inputs(num))
+        # every case once first: a process's first calls at a size fault in fresh memory
+        for name, _, peer_fn, ours_fn in cases:
             with torch.enable_grad() if "bwd" in name else torch.no_grad():
-                peer, ours = time_alternately([peer_fn, ours_fn], rounds=rounds, warmup=2)
+                peer_fn(), ours_fn()
+        for name, peer_name, peer_fn, ours_fn in cases:
+            with torch.enable_grad() if "bwd" in name else torch.no_grad():
+                peer, ours = time_alternately([peer_fn, ours_fn], rounds=rounds, warmup=1)
             table.append([f"{name}, T={num:.0e}", peer_name, peer.ms, ours.ms, peer.ms / ours.ms])
     print()
     print(format_table(["case", "peer", "peer (ms)", "equibasis (ms)", "speed-up"], table))

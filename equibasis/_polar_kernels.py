@@ -1,11 +1,19 @@
-"""Fused CPU kernel for the torsion bases' product of harmonics and radial rows.
+"""Fused CPU kernels of the polar bases (numba).
 
-``out[t, f, n] = Y[t, f] * R[t, degree[f], n]`` (see ``polar._DegreeProduct``) is the largest
-write of the polar bases (117 MB for 10^5 triplets at (7, 6)). In torch it takes two passes
-over the output (a gathering copy, then an in-place multiply); this kernel, compiled by numba,
-writes each output row once, in order, from the row's harmonics and radial values (both in
-the L1 cache): the same float products, so the same bits.
+- :func:`angle_basis` and :func:`angle_basis_vjp`: the angle bases, forward and backward, from
+  the distances and angles: Chebyshev series of the radial functions, zonal harmonics and
+  PyG's pole, per block of 64 rows in cache (the torch composition makes about ten passes over
+  output-sized intermediates).
+- :func:`torsion_basis`: the torsion bases without a graph, from the distances and angles: the
+  radial values and the harmonics of a block, then its output rows (117 MB at 10^5 triplets and
+  (7, 6)), each written once.
+- :func:`degree_product`: the torsion product ``out[t, f, n] = Y[t, f] * R[t, degree[f], n]``
+  from given harmonics and radial rows (``polar._DegreeProduct``, used when a graph is
+  recorded): one pass instead of torch's gathering copy and in-place multiply, the same float
+  products, so the same bits.
 """
+
+import math
 
 import numba
 import numpy as np
@@ -239,3 +247,103 @@ def angle_basis_vjp(dist, index, gathered, cos_angle, sin_angle, cutoff, coeffic
         for j in range(rows):
             grad_x[i0 + j] = gx[j]
             grad_angle[i0 + j] = -real(sin_angle[i0 + j]) * ga[j]
+
+
+@numba.njit(parallel=True, **_ANGLE_OPTIONS)
+def torsion_basis(dist, index, gathered, cos_theta, sin_theta, cos_phi, sin_phi, cutoff,
+                  coefficients, harmonic_index, harmonic_sign, harmonic_of, radial_of,
+                  out):  # pragma: no cover  # fmt: skip
+    r"""The torsion bases' ``out[t, q] = Y_{f(q)}(theta_t, phi_t) R_{r(q)}(x_t)`` in one pass.
+
+    ``R_q(x) = sum_k coefficients[k, q] T_k(2 min(x, 1) - 1)``, ``x_t = dist[index[t]] /
+    cutoff`` as in :func:`angle_basis` (no envelope: rows with ``x > 1`` hold the series at
+    ``x = 1``, the caller evaluates them exactly). Harmonic f is ``harmonic_sign[f]`` times the
+    standard real ``Y`` number ``harmonic_index[f]`` (``l l + l + m``, no Condon-Shortley phase),
+    from the fully normalised associated Legendre recurrences in ``cos theta, sin theta`` and
+    ``cos m phi, sin m phi`` by angle addition (as ``harmonics._angular_harmonics``). Output
+    column q takes harmonic ``harmonic_of[q]`` and radial function ``radial_of[q]`` (see
+    :func:`degree_product`). Per block of 64 rows the radial values and the harmonics are
+    computed column-major, copied into small row-major buffers, then multiplied into the
+    output rows, each written once.
+    """
+    num = out.shape[0]
+    terms, columns = coefficients.shape
+    size = harmonic_index.shape[0]
+    degrees = 1
+    while degrees * degrees < size:
+        degrees += 1
+    real = coefficients.dtype.type
+    sqrt2 = real(math.sqrt(2.0))
+    ends = _series_ends(coefficients)
+    for block in numba.prange((num + _BLOCK - 1) // _BLOCK):
+        i0 = block * _BLOCK
+        rows = min(num, i0 + _BLOCK) - i0
+        x = np.empty(_BLOCK, dtype=coefficients.dtype)
+        keep = np.empty(_BLOCK, dtype=np.bool_)
+        chebyshev = np.empty((terms + 1, _BLOCK), dtype=coefficients.dtype)
+        unused = np.empty((1, _BLOCK), dtype=coefficients.dtype)  # no zonal factor here
+        acc = np.empty(_BLOCK, dtype=coefficients.dtype)
+        standard = np.empty((degrees * degrees, _BLOCK), dtype=coefficients.dtype)
+        trig = np.empty((2, degrees, _BLOCK), dtype=coefficients.dtype)  # cos m phi, sin m phi
+        z = np.empty(_BLOCK, dtype=coefficients.dtype)
+        s = np.empty(_BLOCK, dtype=coefficients.dtype)
+        diag = np.empty(_BLOCK, dtype=coefficients.dtype)
+        before = np.empty(_BLOCK, dtype=coefficients.dtype)
+        q_lm = np.empty(_BLOCK, dtype=coefficients.dtype)
+        radial_rows = np.empty((_BLOCK, columns), dtype=coefficients.dtype)
+        harmonic_rows = np.empty((_BLOCK, size), dtype=coefficients.dtype)
+        _angle_block(dist, index, gathered, cos_theta, cutoff, False, i0, rows, x, keep,
+                     chebyshev, unused)  # fmt: skip
+        for q in range(columns):
+            _column_series(coefficients, q, ends[q], chebyshev, acc)
+            for j in range(_BLOCK):
+                radial_rows[j, q] = acc[j]
+        for j in range(_BLOCK):
+            row = i0 + min(j, rows - 1)
+            z[j] = real(cos_theta[row])
+            s[j] = real(sin_theta[row])
+            trig[0, 0, j] = real(1.0)
+            trig[1, 0, j] = real(0.0)
+            if degrees > 1:
+                trig[0, 1, j] = real(cos_phi[row])
+                trig[1, 1, j] = real(sin_phi[row])
+            diag[j] = real(1.0 / math.sqrt(4.0 * math.pi))
+        for m in range(2, degrees):
+            for j in range(_BLOCK):
+                c, t = trig[0, m - 1, j], trig[1, m - 1, j]
+                trig[0, m, j] = c * trig[0, 1, j] - t * trig[1, 1, j]
+                trig[1, m, j] = t * trig[0, 1, j] + c * trig[1, 1, j]
+        for m in range(degrees):
+            if m > 0:
+                grow = real(math.sqrt((2 * m + 1) / (2 * m)))
+                for j in range(_BLOCK):
+                    diag[j] = (diag[j] * s[j]) * grow
+            for j in range(_BLOCK):
+                before[j] = diag[j]
+                q_lm[j] = diag[j]
+            for l in range(m, degrees):
+                if l == m + 1:
+                    a = real(math.sqrt(2 * m + 3))
+                    for j in range(_BLOCK):
+                        before[j], q_lm[j] = q_lm[j], (z[j] * q_lm[j]) * a
+                elif l > m + 1:
+                    a = real(math.sqrt((4 * l * l - 1) / (l * l - m * m)))
+                    b = real(math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1)))
+                    for j in range(_BLOCK):
+                        before[j], q_lm[j] = q_lm[j], (z[j] * q_lm[j] - b * before[j]) * a
+                centre = l * l + l
+                if m == 0:
+                    for j in range(_BLOCK):
+                        standard[centre, j] = q_lm[j]
+                else:
+                    for j in range(_BLOCK):
+                        scaled = q_lm[j] * sqrt2
+                        standard[centre + m, j] = scaled * trig[0, m, j]
+                        standard[centre - m, j] = scaled * trig[1, m, j]
+        for f in range(size):
+            sign, source = real(harmonic_sign[f]), harmonic_index[f]
+            for j in range(_BLOCK):
+                harmonic_rows[j, f] = sign * standard[source, j]
+        for j in range(rows):
+            for p in range(out.shape[1]):
+                out[i0 + j, p] = harmonic_rows[j, harmonic_of[p]] * radial_rows[j, radial_of[p]]
