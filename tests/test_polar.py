@@ -697,6 +697,8 @@ def test_bad_inputs():
     for bad in (torch.tensor([0, 1, 4, 2]), torch.tensor([0, -1, 1, 2])):  # dist has 4 edges
         with pytest.raises(IndexError, match="idx_kj must index dist"):
             basis(d, a, bad)
+        with pytest.raises(IndexError, match="idx_kj must index dist"):
+            torsion(d, a, a, bad)
     with pytest.raises(ValueError, match="phi"):
         torsion(d, a, torch.rand(3))
 
