@@ -235,6 +235,10 @@ class _SphericalBesselRadial(torch.nn.Module):
         # (derived from the above, so not saved in the state_dict)
         float32 = _cut_series(coefficients, _FLOAT32_TOLERANCE)
         self.register_buffer("float32_coefficients", float32, persistent=False)
+        # the slopes d/du of both series, for the fused backward (derived once: 0.2 ms a call)
+        self.register_buffer("slopes", _derivative_coefficients(coefficients), persistent=False)
+        float32_slopes = _derivative_coefficients(float32)
+        self.register_buffer("float32_slopes", float32_slopes, persistent=False)
         self.register_buffer("zeros", zeros)
         self.register_buffer("norm", norm)
 
@@ -244,9 +248,8 @@ class _SphericalBesselRadial(torch.nn.Module):
         return series.to(dtype)
 
     def slopes_for(self, dtype: torch.dtype) -> torch.Tensor:
-        """Coefficients of ``d/du`` of :meth:`series_for` (derived in the buffers' dtype)."""
-        series = self.coefficients if dtype == torch.float64 else self.float32_coefficients
-        return _derivative_coefficients(series).to(dtype)
+        """Coefficients of ``d/du`` of :meth:`series_for`, in ``dtype``."""
+        return (self.slopes if dtype == torch.float64 else self.float32_slopes).to(dtype)
 
     def exact(self, x: torch.Tensor) -> torch.Tensor:
         """Direct evaluation with ``spherical_jn`` (slow; used beyond the cutoff only)."""
