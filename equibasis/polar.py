@@ -563,7 +563,7 @@ def _fused_angle(
     cache: at 10^5 triplets the torch composition's row buffer, matrix product and in-place
     scaling were three passes over 12-17 MB each.
     """
-    if not _angle_kernel_serves(dist, angle, idx_kj):
+    if not _polar_kernels_serve(idx_kj, dist, angle):
         return None
     coefficients = radial.series_for(dist.dtype)
     out = new_output((angle.shape[0], coefficients.shape[1]), dist)
@@ -572,18 +572,39 @@ def _fused_angle(
         launch(kernel, *_angle_inputs(radial, dist, angle, idx_kj), coefficients.numpy(),
                _angle_pole(radial, dist.dtype), radial.envelope != "none",
                _zonal_scale(radial.num_spherical), out.numpy())  # fmt: skip
-    if radial.envelope == "none":  # beyond the cutoff the kernel holds x = 1: evaluate exactly
-        x = dist.detach() / radial.cutoff
-        beyond = x > 1.0
-        if bool(beyond.any()):
-            if idx_kj is not None:
-                x, beyond = x.index_select(0, idx_kj), beyond.index_select(0, idx_kj)
-            rows = beyond.nonzero().squeeze(-1)
-            exact = radial.exact(x.index_select(0, rows))
-            angular = _zonal_harmonics(radial.num_spherical, angle.detach().index_select(0, rows))
-            exact = exact.view(-1, radial.num_spherical, radial.num_radial) * angular.unsqueeze(-1)
-            out.index_copy_(0, rows, exact.view(rows.shape[0], -1))
+    if radial.envelope == "none":
+
+        def composed(d: torch.Tensor, i: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor:
+            return _composed_angle(radial, d, angle[rows], i)
+
+        _compose_beyond_cutoff(out, dist, radial.cutoff, idx_kj, composed)
     return out
+
+
+def _compose_beyond_cutoff(
+    out: torch.Tensor,
+    dist: torch.Tensor,
+    cutoff: float,
+    idx_kj: torch.Tensor | None,
+    composed: Callable[[torch.Tensor, torch.Tensor | None, torch.Tensor], torch.Tensor],
+) -> None:
+    """Overwrite the kernels' rows with ``x = d / c > 1`` by the torch composition.
+
+    Without an envelope the kernels hold the series at ``x = 1`` there; the composition
+    continues exactly (``spherical_jn``). ``composed(dist, idx_kj, rows)`` evaluates the basis
+    for the triplets ``rows``, given their distances (or all of them with their ``idx_kj``).
+    """
+    beyond = dist.detach() / cutoff > 1.0
+    if not bool(beyond.any()):
+        return
+    if idx_kj is not None:
+        beyond = beyond.index_select(0, idx_kj)
+    rows = beyond.nonzero().squeeze(-1)
+    if idx_kj is None:
+        part = composed(dist[rows], None, rows)
+    else:
+        part = composed(dist, idx_kj[rows], rows)
+    out.index_copy_(0, rows, part)
 
 
 @functools.lru_cache(maxsize=32)
@@ -592,10 +613,8 @@ def _zonal_scale(num_spherical: int) -> np.ndarray:
     return np.array([math.sqrt((2 * l + 1) / (4.0 * math.pi)) for l in range(num_spherical)])
 
 
-def _angle_kernel_serves(
-    dist: torch.Tensor, angle: torch.Tensor, idx_kj: torch.Tensor | None
-) -> bool:
-    return fused_cpu_available(_POLAR_KERNELS, dist, angle) and (
+def _polar_kernels_serve(idx_kj: torch.Tensor | None, *tensors: torch.Tensor) -> bool:
+    return fused_cpu_available(_POLAR_KERNELS, *tensors) and (
         idx_kj is None or idx_kj.device.type == "cpu"
     )
 
@@ -641,7 +660,7 @@ def _fused_gradient_serves(
     Not beyond the cutoff without an envelope (the exact continuation is torch's) nor at
     ``d = 0`` with PyG's pole (its infinite values are torch's to differentiate).
     """
-    if not _angle_kernel_serves(dist, angle, idx_kj) or not dist.numel():
+    if not _polar_kernels_serve(idx_kj, dist, angle) or not dist.numel():
         return False
     low, high = torch.aminmax(dist.detach())
     if radial.envelope == "none":
@@ -895,9 +914,7 @@ def _fused_torsion(
     evaluation wrote 17 + 20 MB of intermediates before the 117 MB product.
     """
     radial, num = basis.radial, theta.shape[0]
-    if radial.envelope != "none" or not _angle_kernel_serves(dist, theta, idx_kj):
-        return None
-    if not fused_cpu_available(_POLAR_KERNELS, phi):
+    if radial.envelope != "none" or not _polar_kernels_serve(idx_kj, dist, theta, phi):
         return None
     columns = None if basis.columns is None else tuple(basis.columns)
     index, sign = _harmonic_table(basis.num_spherical, columns)
@@ -910,16 +927,11 @@ def _fused_torsion(
                torch.cos(phi).numpy(), torch.sin(phi).numpy(), cutoff,
                radial.series_for(dist.dtype).numpy(), index, sign, harmonic_of, radial_of,
                out.numpy())  # fmt: skip
-    beyond = dist / radial.cutoff > 1.0  # no envelope: the exact continuation, by torch
-    if bool(beyond.any()):
-        if idx_kj is not None:
-            beyond = beyond.index_select(0, idx_kj)
-        rows = beyond.nonzero().squeeze(-1)
-        if idx_kj is not None:
-            part = _composed_torsion(basis, dist, theta[rows], phi[rows], idx_kj[rows])
-        else:
-            part = _composed_torsion(basis, dist[rows], theta[rows], phi[rows], None)
-        out.index_copy_(0, rows, part)
+
+    def composed(d: torch.Tensor, i: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor:
+        return _composed_torsion(basis, d, theta[rows], phi[rows], i)
+
+    _compose_beyond_cutoff(out, dist, radial.cutoff, idx_kj, composed)  # no envelope
     return out
 
 
