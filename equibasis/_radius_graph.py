@@ -12,6 +12,7 @@ Conventions (shared with PyTorch Geometric and e3nn):
 
 import torch
 
+from equibasis._runtime import values_known
 from equibasis._validation import (
     check_finite,
     check_float_tensor,
@@ -255,7 +256,7 @@ def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Ten
     if edge_index.ndim != 2 or edge_index.shape[0] != 2:
         raise ValueError(f"edge_index must have shape (2, E), received {tuple(edge_index.shape)}")
     check_same_device(pos=pos, edge_index=edge_index)
-    if edge_index.numel() > 0 and not torch.compiler.is_compiling():
+    if edge_index.numel() > 0 and values_known(edge_index):
         lo, hi = int(edge_index.min()), int(edge_index.max())
         if lo < 0 or hi >= pos.shape[0]:
             raise ValueError(

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 import torch
 
+from equibasis._runtime import values_known
+
 __all__ = [
     "check_choice",
     "check_finite",
@@ -78,9 +80,10 @@ def check_finite(name: str, value: torch.Tensor) -> torch.Tensor:
 
     This synchronises with the device (one reduction), so bases call it only where a NaN would
     otherwise be silently turned into a plausible number (e.g. masked away by a cutoff). Under
-    ``torch.compile`` tracing the check is skipped: a data-dependent branch would break the graph.
+    a recorded graph (trace, compile, export) and for tensors without values (``meta``, fake)
+    the check is skipped: a data-dependent branch would break the graph.
     """
-    if torch.compiler.is_compiling():
+    if not values_known(value):
         return value
     # x * 0 is NaN exactly for NaN and inf entries, and one sum is ~5x cheaper than
     # isfinite().all(); the full check runs only to confirm a non-finite sum.

@@ -18,6 +18,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from equibasis._runtime import recording_graph
 from equibasis._validation import check_finite, check_float_tensor, check_int, check_positive
 
 __all__ = ["CosineCutoff", "DimeNetEnvelope", "PolynomialCutoff"]
@@ -136,7 +137,7 @@ class PolynomialCutoff(nn.Module):
         # no mask, and the clamp zeroes the gradient beyond the cutoff
         x = torch.div(r, self.cutoff).clamp_(max=1.0)
         x_p = _int_pow(x, p)
-        if torch.is_grad_enabled() and r.requires_grad:
+        if (torch.is_grad_enabled() and r.requires_grad) or recording_graph():
             return 1.0 + x_p * (a + x * (b - x * c))
         # no graph: the same operations in the same order, in place on one buffer
         return torch.mul(x, -c).add_(b).mul_(x).add_(a).mul_(x_p).add_(1.0)

@@ -35,9 +35,7 @@ import numpy as np
 import torch
 from e3nn.o3 import Irreps
 
-from equibasis._fused_harmonics import fused_harmonics, fused_harmonics_available
-from equibasis._memory import new_output
-from equibasis._parallel import run_in_ranges
+from equibasis._runtime import recording_graph, values_known
 from equibasis._validation import (
     check_choice,
     check_float_tensor,
@@ -166,7 +164,7 @@ def _degree_tensors(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Degree-l constants: a_lm and -b_lm (m < l) columns, [sqrt2 Q_l^l, 0], |m| index."""
     key = (l, dtype, device)
-    cached = None if torch.compiler.is_compiling() else _TENSORS.get(key)
+    cached = None if recording_graph() else _TENSORS.get(key)
     if cached is None:
         if l == 0:
             a, b, qll, off, gather = [], [], _INV_SQRT_4PI, 0.0, [0]
@@ -178,7 +176,7 @@ def _degree_tensors(
         tail = torch.tensor([[sqrt2_qll], [0.0]], dtype=dtype, device=device)
         index = torch.tensor(gather, dtype=torch.long, device=device)
         cached = (at, bt, tail, index)
-        if not torch.compiler.is_compiling():
+        if not recording_graph():
             _TENSORS[key] = cached
     return cached
 
@@ -198,9 +196,8 @@ def _evaluate_rows(
     normalize: bool,
     normalization: str,
     e3nn_axes: bool,
-    buf: torch.Tensor | None = None,
-) -> torch.Tensor | None:
-    """``(n, 3)`` -> ``(n, sum(2l+1))``, or component-major into ``buf`` ``(dim, n)``."""
+) -> torch.Tensor:
+    """``(n, 3)`` -> ``(n, sum(2l+1))`` by the recurrence (any degrees, any device)."""
     vt = v.T
     if e3nn_axes:  # e3nn(v) == standard(v[..., [2, 0, 1]]): polar axis y
         x, y, z = vt[2], vt[0], vt[1]
@@ -220,40 +217,19 @@ def _evaluate_rows(
         xq, yq, zq = xq * inv, yq * inv, zq * inv
         # r2 = 1 (dropped), except 0 and below eps where e3nn does not project
         short = (norm < _NORMALIZE_EPS) | ~nonzero
-        # (no host sync where it costs: compiled graphs and accelerators always take where)
-        if torch.compiler.is_compiling() or v.device.type != "cpu" or bool(short.any()):
+        # (no host sync where it costs: recorded graphs and accelerators always take where)
+        if not values_known(v) or v.device.type != "cpu" or bool(short.any()):
             r2 = torch.where(short, r2 * inv * inv, torch.ones_like(r2))
         else:
             r2 = None
         x, y = xq.to(v.dtype), yq.to(v.dtype)
-    places: dict[int, list[tuple[int, float]]] = {}
-    row = 0
-    for l in ls:
-        places.setdefault(l, []).append((row, _degree_scale(l, normalization)))
-        row += 2 * l + 1
     blocks = {0: torch.full((1, v.shape[0]), _INV_SQRT_4PI, dtype=v.dtype, device=v.device)}
     lmax = max(ls)
     if lmax > 0:
+        wanted = set(ls)
         for l, q, cs in _standard_factors(lmax, x, y, zq, r2):
-            if l not in places:
-                continue
-            if buf is None:
+            if l in wanted:
                 blocks[l] = q * cs
-            else:  # written in place, each degree's rows once
-                first, scale = places[l][0]
-                dst = torch.mul(q, cs, out=buf[first : first + 2 * l + 1])
-                if scale != 1.0:
-                    dst.mul_(scale)
-    if buf is not None:  # the constant, then repeated degrees copied (rescaled)
-        for l, rows in places.items():
-            first, scale = rows[0]
-            if l == 0:
-                buf[first].fill_(_INV_SQRT_4PI * scale)
-            for start, s in rows[1:]:
-                torch.mul(
-                    buf[first : first + 2 * l + 1], s / scale, out=buf[start : start + 2 * l + 1]
-                )
-        return None
     out = []
     for l in ls:
         scale = _degree_scale(l, normalization)
@@ -263,12 +239,6 @@ def _evaluate_rows(
             out.append(blocks[l] * scale if scale != 1.0 else blocks[l])
     # one transposing copy into the (n, dim) output (cat then transpose would be two)
     return torch.cat([block.T for block in out], dim=1)
-
-
-# Rows per chunk: without autograd, large CPU batches are computed chunk by chunk into one
-# reused component-major buffer (its working set stays in cache), transposed once into the
-# output (16384 measured best at lmax 4..12). With autograd one graph over all rows is faster.
-_CHUNK = 16384
 
 
 # Up to this degree e3nn's closed-form polynomials, written column by column into one output,
@@ -287,10 +257,13 @@ def _closed_form_e3nn(
     as the recurrence does. With ``normalize=True`` the vector is divided by ``max(|v|, eps)``
     with the zero vector's gradient defined as 0 (double ``where``), as in :func:`_evaluate_rows`.
     Without a graph to record, every column is written in place into the output (``out=``):
-    one pass per column and no output-sized temporaries.
+    one pass per column and no output-sized temporaries. With autograd, or while a graph is
+    recorded, the same columns (same operations, bitwise equal) are stacked.
     """
-    out = new_output((*v.shape[:-1], sum(2 * l + 1 for l in ls)), v)
-    in_place = not (torch.is_grad_enabled() and v.requires_grad)
+    in_place = not (torch.is_grad_enabled() and v.requires_grad) and not recording_graph()
+    dim = sum(2 * l + 1 for l in ls)
+    out = v.new_empty((*v.shape[:-1], dim)) if in_place else None
+    columns: list[torch.Tensor] = []
     x, y, z = v.unbind(-1)
     if normalize:
         # 1 / max(|v|, eps), and 0 for the zero vector; rsqrt of the clamped r2 is finite, so
@@ -307,13 +280,13 @@ def _closed_form_e3nn(
 
     def put(col: int, scale: float, *factors: torch.Tensor) -> None:
         """``out[..., col] = scale * prod(factors)``."""
-        if not in_place:  # the same operations in the same order: bitwise equal values
+        if out is None:  # the same operations in the same order: bitwise equal values
             value = factors[0] * scale if len(factors) == 1 else factors[0] * factors[1]
             for f in factors[2:]:
                 value = value * f
             if len(factors) > 1 and scale != 1.0:
                 value = value * scale
-            out[..., col] = value
+            columns.append(value)
             return
         dst = out[..., col]
         if len(factors) == 1:
@@ -339,7 +312,10 @@ def _closed_form_e3nn(
     for l in ls:
         s = _degree_scale(l, normalization) * _INV_SQRT_4PI  # "component" -> normalization
         if l == 0:
-            out[..., col].fill_(s)
+            if out is None:
+                columns.append(torch.full_like(v[..., 0], s))
+            else:
+                out[..., col].fill_(s)
         elif l == 1:
             for k, component in enumerate((x, y, z)):
                 put(col + k, s * _SQRT3, component)
@@ -358,7 +334,7 @@ def _closed_form_e3nn(
             put(col + 5, s * _SQRT7 * 0.5 * _SQRT15, zx, y)
             put(col + 6, s * _SQRT42_6 * 0.5 * _SQRT15, b)
         col += 2 * l + 1
-    return out
+    return out if out is not None else torch.stack(columns, dim=-1)
 
 
 def _evaluate(
@@ -370,50 +346,16 @@ def _evaluate(
 ) -> torch.Tensor:
     """Shared body of every public entry point: ``(..., 3)`` -> ``(..., sum(2l+1))``.
 
-    CPU float32/float64 tensors take the fused kernels (:mod:`equibasis._fused_harmonics`);
-    other devices, torch.compile graphs, a missing numba and a process forked after a kernel
-    ran take the torch implementation.
+    Degrees <= 3 in e3nn's layout use e3nn's closed-form polynomials, the rest the recurrence;
+    both are torch operations on any device, differentiable to any order. Without a graph to
+    record (eager, no gradient) the closed forms write their columns in place; while a graph
+    is recorded (:mod:`equibasis._runtime`) everything is functional.
     """
-    if max(ls) > 0 and fused_harmonics_available(v):  # (a lone l = 0 is a constant)
-        return fused_harmonics(tuple(ls), v, normalize, normalization, e3nn_axes)
-    return _evaluate_torch(ls, v, normalize, normalization, e3nn_axes)
-
-
-def _evaluate_torch(
-    ls: Sequence[int],
-    v: torch.Tensor,
-    normalize: bool,
-    normalization: str,
-    e3nn_axes: bool,
-) -> torch.Tensor:
-    """The torch implementation of :func:`_evaluate` (any device, differentiable twice)."""
     if e3nn_axes and max(ls) <= _CLOSED_FORM_LMAX:
         return _closed_form_e3nn(ls, v, normalize, normalization)
     batch = v.shape[:-1]
-    v = v.reshape(-1, 3)
-    n = v.shape[0]
-    dim = sum(2 * l + 1 for l in ls)
-    chunk = _CHUNK
-    inplace = not (torch.is_grad_enabled() and v.requires_grad)
-    if n <= chunk or not inplace or v.device.type != "cpu" or torch.compiler.is_compiling():
-        out = _evaluate_rows(ls, v, normalize, normalization, e3nn_axes)
-        return out.reshape(*batch, dim)
-    out = new_output((n, dim), v)
-
-    def fill(start: int, stop: int) -> None:
-        # no graph to record: each chunk is written in place into a reused component-major
-        # buffer, then transposed straight into its rows of the output (one copy)
-        buf = v.new_empty((dim, min(chunk, stop - start)))
-        for i in range(start, stop, chunk):
-            rows = v[i : min(i + chunk, stop)]
-            b = buf[:, : rows.shape[0]]
-            _evaluate_rows(ls, rows, normalize, normalization, e3nn_axes, b)
-            out[i : i + rows.shape[0]] = b.T
-
-    # the chunks' kernels are below torch's parallel grain size: ranges of chunks run side by
-    # side on the torch threads instead (1.8-1.9x at lmax 4..12 on 2 cores)
-    run_in_ranges(fill, n, chunk)
-    return out.reshape(*batch, dim)
+    out = _evaluate_rows(ls, v.reshape(-1, 3), normalize, normalization, e3nn_axes)
+    return out.reshape(*batch, out.shape[-1])
 
 
 def _check_vectors(x: object) -> torch.Tensor:
@@ -787,8 +729,9 @@ def _angular_harmonics(
     # without a graph to record, each column is written straight into its row of one buffer
     # (no stacking pass over the output); with one, the rows are stacked at the end
     buf = None
-    if not (torch.is_grad_enabled() and (theta.requires_grad or phi.requires_grad)):
-        buf = new_output((len(columns), theta.shape[0]), theta)  # huge pages when large
+    grad = torch.is_grad_enabled() and (theta.requires_grad or phi.requires_grad)
+    if not grad and not recording_graph():
+        buf = theta.new_empty((len(columns), theta.shape[0]))
     out: list[torch.Tensor | None] = [None] * len(columns)
     diag = torch.full_like(theta, 1.0 / math.sqrt(4.0 * math.pi))  # Q_mm, Q_00 = Y_00
     for m in range(num_spherical):

@@ -30,31 +30,22 @@ beyond the cutoff give zero for variants with an envelope and are evaluated exac
 ``spherical_jn``) for those without one. Angular parts use
 :func:`equibasis.special.legendre` (m = 0) and, for all m, the normalised associated
 Legendre recurrences in the polar angles, computed straight in each library's order and
-signs. The torsion product (~300 values per triplet) is written once into its output, and
-large CPU outputs are allocated with transparent huge pages (first-touch page faults are
-most of the cost of a fresh 100 MB tensor).
+signs. The torsion product (~300 values per triplet) is written once into its output.
 
-On the CPU (eager mode, numba installed) the angle bases run as one numba pass forward and one
-backward (``equibasis._polar_kernels``): the same series, each column summed only to its own
-last term above the cut, the zonal harmonics and PyG's pole computed per block of 64 rows in
-cache, and a backward pass that evaluates each function's slope and reduces it with the
-incoming gradient to one number per distance and per angle. The torch composition serves other
-devices, ``torch.compile``, ``create_graph`` (double) backward passes, and the rare inputs
-whose derivative it alone defines (``"dig"`` beyond the cutoff, ``"pyg"`` at ``d = 0``).
-Without a graph the torsion bases are one numba pass as well (radial values and harmonics of a
-block in cache, then its output rows); with one, the torch radial part and harmonics feed the
-fused product.
+Two paths, one formula (:mod:`equibasis._runtime`): eagerly, the series is an autograd
+Function whose backward is the derivative series, rare rows (beyond the cutoff) are patched
+alone and products are scaled in place; while a graph is recorded (``torch.jit.trace``,
+``torch.compile``, ``torch.export``) the same series, pole and masks are plain operations
+selected by ``where``, so the graph is right on every input and autograd differentiates it.
+The two agree to a few ulp (same coefficients; the matrix products may sum in another order).
 """
 
-import functools
 import math
 from collections.abc import Callable
 
-import numpy as np
 import torch
 
-from equibasis._memory import new_output
-from equibasis._numba import fused_cpu_available, kernels, launch
+from equibasis._runtime import recording_graph, values_known
 from equibasis._validation import (
     check_choice,
     check_float_tensor,
@@ -143,7 +134,7 @@ def _chebyshev_rows(u: torch.Tensor, count: int, extra: int = 0) -> torch.Tensor
 
     Three-term recurrence; the ``extra`` rows are left for the caller to fill.
     """
-    rows = new_output((count + extra, u.shape[0]), u)  # huge pages when large
+    rows = u.new_empty((count + extra, u.shape[0]))
     rows[0] = 1.0
     if count > 1:
         rows[1] = u
@@ -179,8 +170,7 @@ class _ChebyshevSeries(torch.autograd.Function):
     def forward(ctx, u: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(u, coefficients)
         rows = _chebyshev_rows(u, coefficients.shape[0])
-        out = new_output((u.shape[0], coefficients.shape[1]), u)
-        return torch.mm(rows.T, coefficients, out=out)
+        return torch.mm(rows.T, coefficients)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None]:
@@ -189,6 +179,14 @@ class _ChebyshevSeries(torch.autograd.Function):
             return None, None
         slope = _ChebyshevSeries.apply(u, _derivative_coefficients(coefficients))
         return (grad * slope).sum(dim=-1), None
+
+
+def _chebyshev_series_composed(u: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
+    """:class:`_ChebyshevSeries` as plain operations (graph path: traced, compiled, exported)."""
+    rows = [torch.ones_like(u), u]
+    for _ in range(2, coefficients.shape[0]):
+        rows.append(2.0 * u * rows[-1] - rows[-2])
+    return torch.stack(rows[: coefficients.shape[0]], dim=-1) @ coefficients
 
 
 class _SphericalBesselRadial(torch.nn.Module):
@@ -235,10 +233,6 @@ class _SphericalBesselRadial(torch.nn.Module):
         # (derived from the above, so not saved in the state_dict)
         float32 = _cut_series(coefficients, _FLOAT32_TOLERANCE)
         self.register_buffer("float32_coefficients", float32, persistent=False)
-        # the slopes d/du of both series, for the fused backward (derived once: 0.2 ms a call)
-        self.register_buffer("slopes", _derivative_coefficients(coefficients), persistent=False)
-        float32_slopes = _derivative_coefficients(float32)
-        self.register_buffer("float32_slopes", float32_slopes, persistent=False)
         self.register_buffer("zeros", zeros)
         self.register_buffer("norm", norm)
 
@@ -247,24 +241,20 @@ class _SphericalBesselRadial(torch.nn.Module):
         series = self.coefficients if dtype == torch.float64 else self.float32_coefficients
         return series.to(dtype)
 
-    def slopes_for(self, dtype: torch.dtype) -> torch.Tensor:
-        """Coefficients of ``d/du`` of :meth:`series_for`, in ``dtype``."""
-        return (self.slopes if dtype == torch.float64 else self.float32_slopes).to(dtype)
-
     def exact(self, x: torch.Tensor) -> torch.Tensor:
         """Direct evaluation with ``spherical_jn`` (slow; used beyond the cutoff only)."""
         zeros = self.zeros.to(x.dtype)
         norm = self.norm.to(x.dtype)
         rows = [spherical_jn(l, x[:, None] * zeros[l]) for l in range(self.num_spherical)]
-        return (torch.stack(rows, dim=1) * norm).reshape(x.shape[0], -1)
+        return (torch.stack(rows, dim=1) * norm).reshape(x.shape[0], norm.numel())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x = d / c`` of shape ``(E,)`` -> ``(E, L * R)``."""
+        if recording_graph():
+            return self._composed(x)
         coefficients = self.series_for(x.dtype)
         inside = x.clamp(0.0, 1.0)
-        folded = (
-            self.envelope == "pyg" and not _records_grad(x) and not torch.compiler.is_compiling()
-        )
+        folded = self.envelope == "pyg" and not _records_grad(x)
         if folded:
             out = self._pyg_without_autograd(2.0 * inside - 1.0, x, coefficients)
         else:
@@ -273,13 +263,29 @@ class _SphericalBesselRadial(torch.nn.Module):
             # the split-off l = 0 pole N_0n / x, added in place (out is a fresh tensor)
             out[:, : self.num_radial] += self.norm[0].to(x.dtype) / x.unsqueeze(-1)
         beyond = x > 1.0 if self.envelope == "none" else x >= 1.0
-        if torch.compiler.is_compiling() or bool(beyond.any()):
+        if bool(beyond.any()):  # rare: patch only those rows
             index = beyond.nonzero().squeeze(-1)
             if self.envelope == "none":
                 out = out.index_put((index,), self.exact(x.index_select(0, index)))
             else:
                 out = out.index_fill(0, index, 0.0)
         return out
+
+    def _composed(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` with no data-dependent branch or in-place write (the graph path).
+
+        The same series and pole; rows beyond the cutoff are selected by ``where`` (without an
+        envelope the exact continuation is evaluated on every row, then selected).
+        """
+        coefficients = self.series_for(x.dtype)
+        out = _chebyshev_series_composed(2.0 * x.clamp(0.0, 1.0) - 1.0, coefficients)
+        if self.envelope == "pyg":
+            pole = self.norm[0].to(x.dtype) / x.unsqueeze(-1)  # (E, R), +inf at x = 0
+            out = out + torch.nn.functional.pad(pole, (0, out.shape[1] - self.num_radial))
+        if self.envelope == "none":
+            beyond = (x > 1.0).unsqueeze(-1)
+            return torch.where(beyond, self.exact(torch.where(beyond[:, 0], x, 1.0)), out)
+        return torch.where((x >= 1.0).unsqueeze(-1), 0.0, out)
 
     def _pyg_without_autograd(
         self, u: torch.Tensor, x: torch.Tensor, coefficients: torch.Tensor
@@ -295,8 +301,7 @@ class _SphericalBesselRadial(torch.nn.Module):
         torch.reciprocal(x, out=rows[count]).masked_fill_(zero, 0.0)
         pole = coefficients.new_zeros(1, size)
         pole[0, : self.num_radial] = self.norm[0]
-        out = new_output((x.shape[0], size), x)
-        torch.mm(rows.T, torch.cat([coefficients, pole]), out=out)
+        out = torch.mm(rows.T, torch.cat([coefficients, pole]))
         if bool(zero.any()):
             out[:, : self.num_radial].masked_fill_(zero.unsqueeze(-1), math.inf)
         return out
@@ -343,7 +348,7 @@ def _check_inputs(
                 f"{name} must have the shape of {first_name} {tuple(first.shape)}, "
                 f"received {tuple(value.shape)}"
             )
-    if not torch.compiler.is_compiling() and dist.numel():
+    if values_known(dist) and dist.numel():
         low, high = torch.aminmax(dist)  # one pass; NaN propagates into both
         if not (bool(low >= 0) and bool(high < math.inf)):
             raise ValueError("dist must be finite and >= 0 (found NaN, inf or a negative distance)")
@@ -364,7 +369,7 @@ def _check_inputs(
     if dist.ndim != 1:
         raise ValueError(f"dist must be 1-D (one per edge) with idx_kj, got {tuple(dist.shape)}")
     check_same_device(dist=dist, idx_kj=idx_kj)
-    if not torch.compiler.is_compiling() and idx_kj.numel():
+    if values_known(idx_kj) and idx_kj.numel():
         low, high = torch.aminmax(idx_kj)
         if int(low) < 0 or int(high) >= dist.shape[0]:
             raise IndexError(
@@ -409,7 +414,7 @@ def _scale_rows(radial: torch.Tensor, angular: torch.Tensor, *inputs: torch.Tens
     ``radial`` is always a fresh tensor here; writing into it avoids allocating (and first
     touching) a second output-sized buffer, which dominates the cost at 10^5+ triplets.
     """
-    if _records_grad(*inputs):
+    if _records_grad(*inputs) or recording_graph():
         return radial * angular.unsqueeze(-1)
     return radial.mul_(angular.unsqueeze(-1))
 
@@ -446,37 +451,6 @@ def _is_modulo(degree: torch.Tensor, num_degrees: int) -> bool:
     return bool((degree == torch.arange(size, device=degree.device) % num_degrees).all())
 
 
-_POLAR_KERNELS = "_polar_kernels"
-
-
-@functools.lru_cache(maxsize=32)
-def _product_columns(degree: tuple[int, ...], num_radial: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each output column q = f R + n of the product: its harmonic f, radial column d R + n."""
-    f = np.repeat(np.arange(len(degree)), num_radial)
-    n = np.tile(np.arange(num_radial), len(degree))
-    return f, np.asarray(degree)[f] * num_radial + n
-
-
-def _fused_product(
-    harmonics: torch.Tensor, radial: torch.Tensor, degree: tuple[int, ...], out: torch.Tensor
-) -> bool:
-    """``out[t, f R + n] = harmonics[t, f] * radial[t, degree[f] R + n]``, by numba.
-
-    ``radial`` (T, L * R), ``out`` (T, F * R). ``False`` where the kernel cannot serve (the
-    caller computes the product then). The angle bases have a kernel of their own that computes
-    the whole basis (:func:`_fused_angle`).
-    """
-    if not fused_cpu_available(_POLAR_KERNELS, harmonics, radial):
-        return False
-    harmonic_of, radial_of = _product_columns(degree, out.shape[1] // len(degree))
-    # strided views as they come (the harmonics are a transposed buffer: making them
-    # contiguous cost 6.5 ms of 25 at 10^5 triplets)
-    kernel = kernels(_POLAR_KERNELS).degree_product
-    launch(kernel, harmonics.detach().numpy(), radial.detach().numpy(), harmonic_of, radial_of,
-           out.detach().numpy())  # fmt: skip
-    return True
-
-
 class _DegreeProduct(torch.autograd.Function):
     """``out[t, f, n] = Y[t, f] * R[t, degree[f], n]``: ``(T, F), (T, L, R), (F,) -> (T, F, R)``.
 
@@ -494,12 +468,7 @@ class _DegreeProduct(torch.autograd.Function):
     ) -> torch.Tensor:
         ctx.save_for_backward(harmonics, radial, degree)
         num, size, (num_degrees, num_radial) = harmonics.shape[0], degree.shape[0], radial.shape[1:]
-        out = new_output((num, size, num_radial), radial)
-        # one pass writing each output row once (1.5x the two torch passes below)
-        if num and _fused_product(
-            harmonics, radial.reshape(num, -1), tuple(degree.tolist()), out.view(num, -1)
-        ):
-            return out
+        out = radial.new_empty((num, size, num_radial))
         if _is_modulo(degree, num_degrees):
             # DIG: harmonic (i, j) of the (L, L) grid meets radial degree j, so every block of
             # L harmonics takes the whole radial row: a broadcast copy with a long inner run
@@ -549,93 +518,6 @@ class _DegreeProduct(torch.autograd.Function):
         return grad_h, grad_r, None
 
 
-def _fused_angle(
-    radial: "_SphericalBesselRadial",
-    dist: torch.Tensor,
-    angle: torch.Tensor,
-    idx_kj: torch.Tensor | None,
-) -> torch.Tensor | None:
-    """The angle basis ``(T, L * R)`` in one numba pass, or ``None`` where it cannot serve.
-
-    ``dist`` per edge (with ``idx_kj``) or per triplet, ``angle`` per triplet, both 1-D in the
-    working dtype; no gradient is recorded here. Computes what :func:`_composed_angle` does (the
-    same Chebyshev series, zonal harmonics and pole), with every intermediate in registers or
-    cache: at 10^5 triplets the torch composition's row buffer, matrix product and in-place
-    scaling were three passes over 12-17 MB each.
-    """
-    if not _polar_kernels_serve(idx_kj, dist, angle):
-        return None
-    coefficients = radial.series_for(dist.dtype)
-    out = new_output((angle.shape[0], coefficients.shape[1]), dist)
-    if angle.shape[0]:
-        kernel = kernels(_POLAR_KERNELS).angle_basis
-        launch(kernel, *_angle_inputs(radial, dist, angle, idx_kj), coefficients.numpy(),
-               _angle_pole(radial, dist.dtype), radial.envelope != "none",
-               _zonal_scale(radial.num_spherical), out.numpy())  # fmt: skip
-    if radial.envelope == "none":
-
-        def composed(d: torch.Tensor, i: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor:
-            return _composed_angle(radial, d, angle[rows], i)
-
-        _compose_beyond_cutoff(out, dist, radial.cutoff, idx_kj, composed)
-    return out
-
-
-def _compose_beyond_cutoff(
-    out: torch.Tensor,
-    dist: torch.Tensor,
-    cutoff: float,
-    idx_kj: torch.Tensor | None,
-    composed: Callable[[torch.Tensor, torch.Tensor | None, torch.Tensor], torch.Tensor],
-) -> None:
-    """Overwrite the kernels' rows with ``x = d / c > 1`` by the torch composition.
-
-    Without an envelope the kernels hold the series at ``x = 1`` there; the composition
-    continues exactly (``spherical_jn``). ``composed(dist, idx_kj, rows)`` evaluates the basis
-    for the triplets ``rows``, given their distances (or all of them with their ``idx_kj``).
-    """
-    beyond = dist.detach() / cutoff > 1.0
-    if not bool(beyond.any()):
-        return
-    if idx_kj is not None:
-        beyond = beyond.index_select(0, idx_kj)
-    rows = beyond.nonzero().squeeze(-1)
-    if idx_kj is None:
-        part = composed(dist[rows], None, rows)
-    else:
-        part = composed(dist, idx_kj[rows], rows)
-    out.index_copy_(0, rows, part)
-
-
-@functools.lru_cache(maxsize=32)
-def _zonal_scale(num_spherical: int) -> np.ndarray:
-    """``sqrt((2l + 1) / 4 pi)``, l = 0..L-1: the factor of ``Y_l^0`` over ``P_l``."""
-    return np.array([math.sqrt((2 * l + 1) / (4.0 * math.pi)) for l in range(num_spherical)])
-
-
-def _polar_kernels_serve(idx_kj: torch.Tensor | None, *tensors: torch.Tensor) -> bool:
-    return fused_cpu_available(_POLAR_KERNELS, *tensors) and (
-        idx_kj is None or idx_kj.device.type == "cpu"
-    )
-
-
-def _angle_inputs(
-    radial: "_SphericalBesselRadial",
-    dist: torch.Tensor,
-    angle: torch.Tensor,
-    idx_kj: torch.Tensor | None,
-) -> tuple:
-    """The kernels' leading arguments: distances, index, whether gathered, cos(angle), cutoff."""
-    index = idx_kj if idx_kj is not None else torch.empty(0, dtype=torch.long)
-    return (dist.detach().contiguous().numpy(), index.contiguous().numpy(), idx_kj is not None,
-            torch.cos(angle.detach()).numpy(), float(radial.cutoff))  # fmt: skip
-
-
-def _angle_pole(radial: "_SphericalBesselRadial", dtype: torch.dtype) -> np.ndarray | None:
-    """PyG's split-off l = 0 pole ``N_0n`` (the kernels add ``N_0n / x``), else ``None``."""
-    return radial.norm[0].to(dtype).numpy() if radial.envelope == "pyg" else None
-
-
 def _composed_angle(
     radial: "_SphericalBesselRadial",
     dist: torch.Tensor,
@@ -647,79 +529,6 @@ def _composed_angle(
     angular = _zonal_harmonics(radial.num_spherical, angle)
     shape = (-1, radial.num_spherical, radial.num_radial)
     return _scale_rows(values.view(shape), angular, dist, angle).view(values.shape)
-
-
-def _fused_gradient_serves(
-    radial: "_SphericalBesselRadial",
-    dist: torch.Tensor,
-    angle: torch.Tensor,
-    idx_kj: torch.Tensor | None,
-) -> bool:
-    """Whether :class:`_FusedAngle` can differentiate these inputs.
-
-    Not beyond the cutoff without an envelope (the exact continuation is torch's) nor at
-    ``d = 0`` with PyG's pole (its infinite values are torch's to differentiate).
-    """
-    if not _polar_kernels_serve(idx_kj, dist, angle) or not dist.numel():
-        return False
-    low, high = torch.aminmax(dist.detach())
-    if radial.envelope == "none":
-        return bool(high / radial.cutoff <= 1.0)
-    return radial.envelope != "pyg" or bool(low > 0)
-
-
-class _FusedAngle(torch.autograd.Function):
-    """The angle basis by the numba kernels, forward and backward.
-
-    Backward: one pass that evaluates each radial function and its slope per row and reduces
-    them with the incoming gradient to one number per distance and per angle (the torch
-    composition's backward makes ~10 passes over output-sized tensors). Under ``create_graph``
-    it differentiates :func:`_composed_angle` instead, which is differentiable again.
-    """
-
-    @staticmethod
-    def forward(ctx, dist, angle, idx_kj, radial):  # type: ignore[override]
-        ctx.radial = radial
-        ctx.save_for_backward(dist, angle, idx_kj)
-        return _fused_angle(radial, dist, angle, idx_kj)
-
-    @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
-        dist, angle, idx_kj = ctx.saved_tensors
-        want_dist, want_angle = ctx.needs_input_grad[:2]
-        if torch.is_grad_enabled():  # create_graph: differentiable formulas
-            wanted = [t for t, want in ((dist, want_dist), (angle, want_angle)) if want]
-            out = _composed_angle(ctx.radial, dist, angle, idx_kj)
-            grads = list(torch.autograd.grad(out, wanted, grad, create_graph=True))
-            grad_dist = grads.pop(0) if want_dist else None
-            grad_angle = grads.pop(0) if want_angle else None
-        else:
-            grad_dist, grad_angle = _fused_angle_vjp(ctx.radial, dist, angle, idx_kj, grad)
-        return grad_dist if want_dist else None, grad_angle if want_angle else None, None, None
-
-
-def _fused_angle_vjp(
-    radial: "_SphericalBesselRadial",
-    dist: torch.Tensor,
-    angle: torch.Tensor,
-    idx_kj: torch.Tensor | None,
-    grad: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradients of ``<grad, basis(dist, angle)>`` w.r.t. ``dist`` and ``angle`` (numba)."""
-    num, dtype = angle.shape[0], dist.dtype
-    grad_x, grad_angle = grad.new_empty(num), grad.new_empty(num)
-    if num:
-        dist_np, index, gathered, cos, cutoff = _angle_inputs(radial, dist, angle, idx_kj)
-        kernel = kernels(_POLAR_KERNELS).angle_basis_vjp
-        launch(kernel, dist_np, index, gathered, cos, torch.sin(angle.detach()).numpy(), cutoff,
-               radial.series_for(dtype).numpy(), radial.slopes_for(dtype).numpy(),
-               _angle_pole(radial, dtype), radial.envelope != "none",
-               _zonal_scale(radial.num_spherical), grad.contiguous().numpy(),
-               grad_x.numpy(), grad_angle.numpy())  # fmt: skip
-    grad_dist = grad_x.div_(radial.cutoff)  # d x / d dist = 1 / c
-    if idx_kj is not None:  # sum over the triplets of each edge
-        grad_dist = dist.new_zeros(dist.shape).index_add_(0, idx_kj, grad_dist)
-    return grad_dist, grad_angle
 
 
 # --------------------------------------------------------------------------------------------
@@ -835,13 +644,7 @@ class AngleBasis(torch.nn.Module):
         flat, idx_kj, shape = _check_inputs(dist, idx_kj, angle=angle)
         dtype = _working_dtype(dist)
         flat, angle_flat = flat.to(dtype), angle.reshape(-1).to(dtype)
-        out = None
-        if not _records_grad(dist, angle):
-            out = _fused_angle(self.radial, flat, angle_flat, idx_kj)
-        elif _fused_gradient_serves(self.radial, flat, angle_flat, idx_kj):
-            out = _FusedAngle.apply(flat, angle_flat, idx_kj, self.radial)
-        if out is None:
-            out = _composed_angle(self.radial, flat, angle_flat, idx_kj)
+        out = _composed_angle(self.radial, flat, angle_flat, idx_kj)
         return out.reshape(*shape, self.num_spherical * self.num_radial).to(dist.dtype)
 
     def extra_repr(self) -> str:  # noqa: D102
@@ -866,11 +669,7 @@ def _torsion_product(
     flat, idx_kj, shape = _check_inputs(dist, idx_kj, theta=theta, phi=phi)
     dtype = _working_dtype(dist)
     flat, theta, phi = flat.to(dtype), theta.reshape(-1).to(dtype), phi.reshape(-1).to(dtype)
-    out = None
-    if not _records_grad(flat, theta, phi):
-        out = _fused_torsion(basis, flat, theta, phi, idx_kj)
-    if out is None:
-        out = _composed_torsion(basis, flat, theta, phi, idx_kj)
+    out = _composed_torsion(basis, flat, theta, phi, idx_kj)
     return out.reshape(*shape, out.shape[-1]).to(dist.dtype)
 
 
@@ -885,54 +684,11 @@ def _composed_torsion(
     n, k = basis.num_spherical, basis.num_radial
     radial = _gathered_radial(basis.radial, dist / basis.cutoff, idx_kj)
     harmonics = _angular_harmonics(n, theta, phi, basis.columns)
-    out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), basis.degree)
-    return out.view(out.shape[0], out.shape[1] * out.shape[2])
-
-
-@functools.lru_cache(maxsize=32)
-def _harmonic_table(
-    num_spherical: int, columns: tuple[tuple[int, float], ...] | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Standard index and sign of each listed harmonic (all ``L * L`` in order for ``None``)."""
-    if columns is None:
-        size = num_spherical * num_spherical
-        return np.arange(size), np.ones(size)
-    return np.array([c[0] for c in columns]), np.array([c[1] for c in columns], dtype=float)
-
-
-def _fused_torsion(
-    basis: torch.nn.Module,
-    dist: torch.Tensor,
-    theta: torch.Tensor,
-    phi: torch.Tensor,
-    idx_kj: torch.Tensor | None,
-) -> torch.Tensor | None:
-    """The torsion basis in one numba pass (no gradient recorded), or ``None`` where it cannot.
-
-    Computes what :func:`_composed_torsion` does from the distances and angles, with the
-    radial values and harmonics of each block of rows in cache: at 10^5 triplets their torch
-    evaluation wrote 17 + 20 MB of intermediates before the 117 MB product.
-    """
-    radial, num = basis.radial, theta.shape[0]
-    if radial.envelope != "none" or not _polar_kernels_serve(idx_kj, dist, theta, phi):
-        return None
-    columns = None if basis.columns is None else tuple(basis.columns)
-    index, sign = _harmonic_table(basis.num_spherical, columns)
-    harmonic_of, radial_of = _product_columns(tuple(basis.degree.tolist()), basis.num_radial)
-    out = new_output((num, harmonic_of.shape[0]), dist)
-    if num:
-        dist_np, index_np, gathered, cos_theta, cutoff = _angle_inputs(radial, dist, theta, idx_kj)
-        kernel = kernels(_POLAR_KERNELS).torsion_basis
-        launch(kernel, dist_np, index_np, gathered, cos_theta, torch.sin(theta).numpy(),
-               torch.cos(phi).numpy(), torch.sin(phi).numpy(), cutoff,
-               radial.series_for(dist.dtype).numpy(), index, sign, harmonic_of, radial_of,
-               out.numpy())  # fmt: skip
-
-    def composed(d: torch.Tensor, i: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor:
-        return _composed_torsion(basis, d, theta[rows], phi[rows], i)
-
-    _compose_beyond_cutoff(out, dist, radial.cutoff, idx_kj, composed)  # no envelope
-    return out
+    if recording_graph():  # plain operations: autograd differentiates the recorded graph
+        out = harmonics.unsqueeze(-1) * radial.view(-1, n, k).index_select(1, basis.degree)
+    else:
+        out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), basis.degree)
+    return out.reshape(out.shape[0], out.shape[1] * out.shape[2])
 
 
 class TorsionBasis(torch.nn.Module):

@@ -27,7 +27,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from equibasis._memory import new_output
+from equibasis._runtime import recording_graph
 from equibasis._validation import (
     check_choice,
     check_finite,
@@ -68,8 +68,7 @@ class _GaussianFunction(torch.autograd.Function):
     def forward(ctx, r: Tensor, scaled_offset: Tensor, scale: float) -> Tensor:
         limit = _UNDERFLOW.get(r.dtype, 87.0)
         with torch.no_grad():
-            out = new_output((*r.shape, scaled_offset.shape[0]), r)
-            torch.sub(r.unsqueeze(-1) * scale, scaled_offset, out=out)  # (..., K): a (r - mu_k)
+            out = torch.sub(r.unsqueeze(-1) * scale, scaled_offset)  # (..., K): a (r - mu_k)
             out.square_().clamp_(max=limit).neg_().exp_()
             # entries clamped above come out exactly exp(-limit): set them (and only them) to 0
             torch.nn.functional.threshold_(out, math.exp(-limit), 0.0)
@@ -187,6 +186,8 @@ class GaussianRBF(nn.Module):
         _check_distances(r)
         scale = math.sqrt(0.5) / self.width
         scaled_offset = (self.offset * scale).to(r.dtype)
+        if recording_graph():  # plain operations (the same values up to the underflow cut)
+            return torch.exp(-(r.unsqueeze(-1) * scale - scaled_offset).square())
         return _GaussianFunction.apply(r, scaled_offset, scale)
 
     def extra_repr(self) -> str:
@@ -278,7 +279,7 @@ class BesselRBF(nn.Module):
         ax = x.abs()
         ax_safe = ax.clamp(min=x0)
         out = torch.sin(ax_safe.unsqueeze(-1) * freq) * (smooth / ax_safe).unsqueeze(-1)
-        if torch.compiler.is_compiling():
+        if recording_graph():
             small = ax < x0
             # no data-dependent shapes while tracing: blend the series in everywhere
             blend = small.to(r.dtype).unsqueeze(-1)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from equibasis._runtime import values_known
 from equibasis._validation import check_float_tensor, check_int
 
 __all__ = ["legendre", "spherical_jn", "spherical_jn_zeros"]
@@ -166,7 +167,7 @@ def spherical_jn(l: int, x: Tensor) -> Tensor:
     check_float_tensor("x", x)
     out_dtype = x.dtype
     xc = x.to(_compute_dtype(x))
-    if l >= 2 and xc.device.type == "cpu" and not torch.compiler.is_compiling():
+    if l >= 2 and xc.device.type == "cpu" and values_known(xc):
         result = _spherical_jn_by_region(l, xc)
     else:
         result = _spherical_jn_dense(l, xc)

@@ -19,8 +19,8 @@ from e3nn import o3
 from e3nn.nn import FullyConnectedNet
 from torch import nn
 
-from equibasis._fused_radial import fused_edge_radial
 from equibasis._radius_graph import edge_vectors
+from equibasis._runtime import recording_graph
 from equibasis._validation import (
     check_choice,
     check_float_tensor,
@@ -91,10 +91,8 @@ class EdgeEmbedding(nn.Module):
     At :math:`\mathbf{v} = 0` the harmonics of degree l >= 1 are 0 (l = 0 keeps its constant),
     with zero gradient (no NaN).
 
-    Without a graph to record, on the CPU, a :class:`~equibasis.radial.GaussianRBF` or a
-    fixed-frequency :class:`~equibasis.radial.BesselRBF` under a :class:`PolynomialCutoff`
-    is evaluated by one fused kernel (float64 inside, rounded once; the composed modules'
-    values within 5e-15 of the peak in float64). Everything else composes the modules.
+    The radial features are ``radial(r) * cutoff_fn(r)`` for any pair of modules; without a
+    graph to record the product is taken in place (same values).
 
     Args:
         irreps_sh: Maximum degree ``lmax`` (int, meaning ``0e + 1o + ... `` up to ``lmax``) or
@@ -160,15 +158,12 @@ class EdgeEmbedding(nn.Module):
     def forward(self, vec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Radial features (enveloped) and spherical harmonics of ``vec`` (see class doc)."""
         vec = check_last_dim("vec", check_float_tensor("vec", vec), 3)
-        if torch.is_grad_enabled() and vec.requires_grad:
+        if (torch.is_grad_enabled() and vec.requires_grad) or recording_graph():
             r = torch.linalg.vector_norm(vec, dim=-1)  # its gradient at 0 is 0, not NaN
             radial = self.radial(r) * self.cutoff_fn(r).unsqueeze(-1)
-        else:  # no graph: one fused pass where it is known, else the modules in place
-            radial = fused_edge_radial(vec, self.radial, self.cutoff_fn)
-            if radial is None:
-                x, y, z = vec.unbind(-1)
-                r = torch.addcmul(torch.addcmul(x * x, y, y), z, z).sqrt_()
-                radial = self.radial(r).mul_(self.cutoff_fn(r).unsqueeze(-1))
+        else:  # no graph to record: the product in place
+            r = torch.linalg.vector_norm(vec, dim=-1)
+            radial = self.radial(r).mul_(self.cutoff_fn(r).unsqueeze(-1))
         # the harmonics project vec itself (dividing by max(|v|, 1e-12), as e3nn does)
         sh = spherical_harmonics(self._ls, vec, normalize=True, normalization=self.normalization)
         return radial, sh

@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy.special import spherical_jn as scipy_jn
 
-from equibasis import _numba
+from equibasis import _runtime
 from equibasis.geometry import comenet_angles, spherenet_angle, spherenet_torsion, triplets
 from equibasis.polar import (
     AngleBasis,
@@ -49,13 +49,11 @@ def _build(key: str):
     raise AssertionError(key)
 
 
-@pytest.fixture(params=["fused", "torch"])
+@pytest.fixture(params=["eager", "graph"])
 def path(request, monkeypatch):
-    """Run a test on the numba kernels ("fused") and on the torch composition ("torch")."""
-    if request.param == "fused":
-        pytest.importorskip("numba")
-    else:
-        monkeypatch.setitem(_numba._MODULES, "_polar_kernels", None)
+    """Run a test on the eager path and on the graph path (traced / compiled / exported)."""
+    if request.param == "graph":
+        monkeypatch.setattr(_runtime, "_FORCE_GRAPH", True)
     return request.param
 
 
@@ -314,13 +312,11 @@ def test_large_outputs_with_gradients(variant):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("variant", ["dig", "consistent"])
-def test_torsion_product_kernel_equals_torch(variant, dtype, monkeypatch):
-    """With a graph, the fused product (numba) gives the torch product's bits and gradients."""
-    from equibasis import _numba
-
-    pytest.importorskip("numba")
+def test_torsion_eager_equals_graph(variant, dtype, monkeypatch):
+    """The eager product (an autograd Function, blocked backward) and the graph path's plain
+    product give the same values and gradients."""
     gen = torch.Generator().manual_seed(1)
-    n = 1000  # blocks of 64 and a remainder
+    n = 1000
     dist = (0.2 + 4.5 * torch.rand(n, generator=gen, dtype=dtype)).requires_grad_()
     theta = (torch.pi * torch.rand(n, generator=gen, dtype=dtype)).requires_grad_()
     phi = (2 * torch.pi * torch.rand(n, generator=gen, dtype=dtype) - torch.pi).requires_grad_()
@@ -333,27 +329,27 @@ def test_torsion_product_kernel_equals_torch(variant, dtype, monkeypatch):
         with torch.no_grad():
             return out.detach(), grads, basis(dist, theta, phi, idx)
 
-    fused = run()
-    monkeypatch.setitem(_numba._MODULES, "_polar_kernels", None)
-    plain = run()
-    assert torch.equal(fused[0], plain[0])  # with a graph: torch's radial part and harmonics
-    for a, b in zip(fused[1], plain[1], strict=True):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
-    # (without one the whole basis is one kernel: test_torsion_kernel_matches_torch)
+    eager = run()
+    monkeypatch.setattr(_runtime, "_FORCE_GRAPH", True)
+    graph = run()
+    # sums of ~100 products in another order: a few ulp of each tensor's scale
+    eps = torch.finfo(dtype).eps
+    for a, b in [(eager[0], graph[0]), (eager[2], graph[2]), *zip(eager[1], graph[1])]:
+        assert (a - b).abs().max() <= 64 * eps * b.abs().max()
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("variant", ["pyg", "paper", "dig"])
-def test_angle_kernel_matches_torch(variant, dtype, monkeypatch):
-    """The fused angle basis (numba) agrees with the torch composition to rounding.
+def test_angle_eager_matches_graph(variant, dtype, monkeypatch):
+    """The eager angle basis agrees with the graph path to rounding.
 
-    Both evaluate the same Chebyshev series; the sums run in a different order (and with fused
-    multiply-adds), so the agreement is to a few ulp of each column's peak, not bitwise. The
-    non-finite entries (PyG's l = 0 pole at d = 0) are the same.
+    Both evaluate the same Chebyshev series; the eager path patches the rows beyond the cutoff
+    and folds PyG's pole into its matrix product, the graph path selects by ``where``, so the
+    agreement is to a few ulp of each column's peak. The non-finite entries (PyG's l = 0 pole
+    at d = 0) are the same.
     """
-    pytest.importorskip("numba")
     gen = torch.Generator().manual_seed(2)
-    edges, num = 700, 1500  # blocks of 64 and a remainder; more triplets than edges
+    edges, num = 700, 1500  # more triplets than edges
     dist = 6.0 * torch.rand(edges, generator=gen, dtype=dtype)
     dist[:4] = torch.tensor([0.0, 5.0, 5.0 + 1e-6, 30.0], dtype=dtype)  # 0, cutoff, beyond
     angle = math.pi * torch.rand(num, generator=gen, dtype=dtype)
@@ -362,32 +358,20 @@ def test_angle_kernel_matches_torch(variant, dtype, monkeypatch):
     idx[:4] = torch.arange(4)
     basis = AngleBasis(7, 6, 5.0, variant=variant)
     cases = [(dist, angle, idx), (dist, angle[:edges]), (dist[::2], angle[:300], idx[:300] // 2)]
-    fused = [basis(*case) for case in cases]
-    monkeypatch.setitem(_numba._MODULES, "_polar_kernels", None)
-    plain = [basis(*case) for case in cases]
+    eager = [basis(*case) for case in cases]
+    monkeypatch.setattr(_runtime, "_FORCE_GRAPH", True)
+    graph = [basis(*case) for case in cases]
     tolerance = 4e-15 if dtype == torch.float64 else 2e-6
-    for ours, reference in zip(fused, plain, strict=True):
+    for ours, reference in zip(eager, graph, strict=True):
         finite = torch.isfinite(reference)
         assert torch.equal(torch.isfinite(ours), finite)
         assert torch.equal(ours[~finite], reference[~finite])
         peak = reference.where(finite, 0.0).abs().amax(dim=0).clamp_min(1e-300)
         error = (ours - reference).where(finite, 0.0).abs() / peak
         assert error.max().item() <= tolerance
-    if variant != "dig":  # zero at and beyond the cutoff: +0.0, as PyG's mask gives
-        beyond = fused[0][1:4]
-        assert torch.equal(beyond, torch.zeros_like(beyond)) and not beyond.signbit().any()
-
-
-def test_angle_kernel_rows_do_not_depend_on_their_block():
-    """A row's values are the same bits alone, in a full block and in the last partial one."""
-    pytest.importorskip("numba")
-    gen = torch.Generator().manual_seed(3)
-    dist = 5.0 * torch.rand(200, generator=gen)
-    angle = math.pi * torch.rand(200, generator=gen)
-    basis = AngleBasis(7, 6, 5.0, variant="pyg")
-    batch = basis(dist, angle)
-    for row in (0, 63, 64, 130, 199):
-        assert torch.equal(basis(dist[row : row + 1], angle[row : row + 1])[0], batch[row])
+    if variant != "dig":  # zero at and beyond the cutoff, as PyG's mask gives
+        for out in (eager[0], graph[0]):
+            assert torch.equal(out[1:4], torch.zeros_like(out[1:4]))
 
 
 TORSION_CASES = [
@@ -399,10 +383,9 @@ TORSION_CASES = [
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize(("cls", "kwargs"), TORSION_CASES, ids=str)
-def test_torsion_kernel_matches_torch(cls, kwargs, dtype, monkeypatch):
-    """Without a graph the torsion bases are one numba pass; it agrees with the torch
-    composition (float64 reference) to rounding, beyond the cutoff and at the poles too."""
-    pytest.importorskip("numba")
+def test_torsion_matches_float64_reference(cls, kwargs, dtype, path):
+    """Both paths agree with the float64 evaluation to rounding, beyond the cutoff and at the
+    poles too."""
     gen = torch.Generator().manual_seed(6)
     edges, num = 500, 1100
     dist = 6.0 * torch.rand(edges, generator=gen, dtype=dtype)
@@ -416,26 +399,13 @@ def test_torsion_kernel_matches_torch(cls, kwargs, dtype, monkeypatch):
     cases = [(dist, theta[:edges], phi[:edges])]
     if cls is TorsionBasis:  # the only torsion class with idx_kj
         cases += [(dist, theta, phi, idx), (dist[::2], theta[:300], phi[:300], idx[:300] // 2)]
-    fused = [basis(*case) for case in cases]
-    monkeypatch.setitem(_numba._MODULES, "_polar_kernels", None)
+    ours = [basis(*case) for case in cases]
     exact = [basis(*(t.double() if t.is_floating_point() else t for t in case)) for case in cases]
     tolerance = 1e-14 if dtype == torch.float64 else 2e-6
-    for ours, reference in zip(fused, exact, strict=True):
-        assert ours.dtype == dtype and ours.shape == reference.shape
+    for out, reference in zip(ours, exact, strict=True):
+        assert out.dtype == dtype and out.shape == reference.shape
         peak = reference.abs().amax(dim=0).clamp_min(1e-300)
-        assert ((ours.double() - reference).abs() / peak).max().item() <= tolerance
-
-
-def test_torsion_kernel_rows_do_not_depend_on_their_block():
-    pytest.importorskip("numba")
-    gen = torch.Generator().manual_seed(7)
-    dist, theta = 5.0 * torch.rand(150, generator=gen), math.pi * torch.rand(150, generator=gen)
-    phi = 2 * math.pi * torch.rand(150, generator=gen) - math.pi
-    basis = TorsionBasis(7, 6, 5.0, variant="dig")
-    batch = basis(dist, theta, phi)
-    for row in (0, 63, 64, 149):
-        alone = basis(dist[row : row + 1], theta[row : row + 1], phi[row : row + 1])[0]
-        assert torch.equal(alone, batch[row])
+        assert ((out.double() - reference).abs() / peak).max().item() <= tolerance
 
 
 def _angle_gradients(basis, dist, angle, idx, weights, wanted=(True, True)):
@@ -446,47 +416,43 @@ def _angle_gradients(basis, dist, angle, idx, weights, wanted=(True, True)):
     return out.detach(), torch.autograd.grad(out, inputs, weights)
 
 
+_WANTED = [(True, True), (True, False), (False, True)]
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("variant", ["pyg", "paper", "dig"])
-def test_angle_kernel_gradients_match_torch(variant, dtype, monkeypatch):
-    """The fused backward (numba) gives the torch composition's gradients, per distance and angle.
+def test_angle_gradients_match_float64_reference(variant, dtype, path):
+    """Gradients per distance and angle match the float64 evaluation, on both paths.
 
-    Reference: the torch composition in float64 on the same inputs; several triplets share an
-    edge (``idx_kj`` gathers, the gradient sums them), and for the enveloped variants some
-    distances sit at or beyond the cutoff (zero rows, zero gradient).
+    Several triplets share an edge (``idx_kj`` gathers, the gradient sums them), and for the
+    enveloped variants some distances sit at or beyond the cutoff (zero rows, zero gradient).
     """
-    pytest.importorskip("numba")
     gen = torch.Generator().manual_seed(4)
     edges, num = 300, 900
     dist = 0.05 + 4.9 * torch.rand(edges, generator=gen, dtype=dtype)
-    if variant != "dig":  # "dig" beyond the cutoff is differentiated by torch (exact j_l)
+    if variant != "dig":
         dist[:3] = torch.tensor([5.0, 5.5, 9.0], dtype=dtype)
     angle = math.pi * torch.rand(num, generator=gen, dtype=dtype)
     angle[:2] = torch.tensor([0.0, math.pi], dtype=dtype)
     idx = torch.randint(0, edges, (num,), generator=gen)
     weights = torch.randn(num, 42, generator=gen, dtype=dtype)
     basis = AngleBasis(7, 6, 5.0, variant=variant)
-    fused = [_angle_gradients(basis, dist, angle, idx, weights, w) for w in _WANTED]
-    monkeypatch.setitem(_numba._MODULES, "_polar_kernels", None)
+    ours = [_angle_gradients(basis, dist, angle, idx, weights, w) for w in _WANTED]
     exact = [_angle_gradients(basis, dist.double(), angle.double(), idx, weights.double(), w)
              for w in _WANTED]  # fmt: skip
     tolerance = 1e-14 if dtype == torch.float64 else 2e-6
-    for (out, grads), (out_ref, grads_ref) in zip(fused, exact, strict=True):
+    for (out, grads), (out_ref, grads_ref) in zip(ours, exact, strict=True):
         assert (out.double() - out_ref).abs().max() <= tolerance * out_ref.abs().max()
         for g, ref in zip(grads, grads_ref, strict=True):
             assert g.dtype == dtype
             assert (g.double() - ref).abs().max() <= tolerance * ref.abs().max()
     if variant != "dig":
-        assert torch.equal(fused[0][1][0][:3], torch.zeros(3, dtype=dtype))
+        assert torch.equal(ours[0][1][0][:3], torch.zeros(3, dtype=dtype))
 
 
-_WANTED = [(True, True), (True, False), (False, True)]
-
-
-def test_angle_kernel_double_backward_matches_torch(monkeypatch):
-    """Under create_graph the fused backward differentiates the torch composition: same forces
-    of forces (second derivatives) as the torch path."""
-    pytest.importorskip("numba")
+def test_angle_double_backward_eager_equals_graph(monkeypatch):
+    """Forces of forces (second derivatives): the eager series' derivative series and autograd
+    through the graph path's plain recurrence agree."""
     gen = torch.Generator().manual_seed(5)
     dist = (0.1 + 4.8 * torch.rand(40, generator=gen, dtype=torch.float64)).requires_grad_()
     angle = (math.pi * torch.rand(40, generator=gen, dtype=torch.float64)).requires_grad_()
@@ -496,11 +462,11 @@ def test_angle_kernel_double_backward_matches_torch(monkeypatch):
         (force,) = torch.autograd.grad(basis(dist, angle).square().sum(), dist, create_graph=True)
         return torch.autograd.grad(force.square().sum(), (dist, angle))
 
-    fused = second_derivatives()
-    monkeypatch.setitem(_numba._MODULES, "_polar_kernels", None)
-    plain = second_derivatives()
-    for a, b in zip(fused, plain, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    eager = second_derivatives()
+    monkeypatch.setattr(_runtime, "_FORCE_GRAPH", True)
+    graph = second_derivatives()
+    for a, b in zip(eager, graph, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
 def test_pyg_with_gradients_at_zero_distance():
