@@ -334,7 +334,8 @@ def test_torsion_eager_equals_graph(variant, dtype, monkeypatch):
     graph = run()
     # sums of ~100 products in another order: a few ulp of each tensor's scale
     eps = torch.finfo(dtype).eps
-    for a, b in [(eager[0], graph[0]), (eager[2], graph[2]), *zip(eager[1], graph[1])]:
+    pairs = [(eager[0], graph[0]), (eager[2], graph[2]), *zip(eager[1], graph[1], strict=True)]
+    for a, b in pairs:
         assert (a - b).abs().max() <= 64 * eps * b.abs().max()
 
 
