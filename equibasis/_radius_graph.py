@@ -12,7 +12,7 @@ Conventions (shared with PyTorch Geometric and e3nn):
 
 import torch
 
-from equibasis._runtime import values_known
+from equibasis._runtime import static, values_known
 from equibasis._validation import (
     check_finite,
     check_float_tensor,
@@ -39,11 +39,22 @@ def _check_index_tensor(name: str, value: object) -> torch.Tensor:
     return value
 
 
+@static
 def _check_pos(pos: object) -> torch.Tensor:
     pos = check_float_tensor("pos", pos)
     if pos.ndim != 2 or pos.shape[1] != 3:
         raise ValueError(f"pos must have shape (N, 3), received {tuple(pos.shape)}")
     return pos
+
+
+@static
+def _check_edges(pos: object, edge_index: object) -> tuple[torch.Tensor, torch.Tensor]:
+    pos = _check_pos(pos)
+    edge_index = _check_index_tensor("edge_index", edge_index)
+    if edge_index.ndim != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"edge_index must have shape (2, E), received {tuple(edge_index.shape)}")
+    check_same_device(pos=pos, edge_index=edge_index)
+    return pos, edge_index
 
 
 def radius_graph(
@@ -251,12 +262,8 @@ def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Ten
         >>> vec, dist
         (tensor([[0., 3., 4.]]), tensor([5.]))
     """
-    pos = _check_pos(pos)
-    edge_index = _check_index_tensor("edge_index", edge_index)
-    if edge_index.ndim != 2 or edge_index.shape[0] != 2:
-        raise ValueError(f"edge_index must have shape (2, E), received {tuple(edge_index.shape)}")
-    check_same_device(pos=pos, edge_index=edge_index)
-    if edge_index.numel() > 0 and values_known(edge_index):
+    pos, edge_index = _check_edges(pos, edge_index)
+    if values_known(edge_index) and edge_index.numel() > 0:
         lo, hi = int(edge_index.min()), int(edge_index.max())
         if lo < 0 or hi >= pos.shape[0]:
             raise ValueError(

@@ -18,10 +18,17 @@ work, torch's settings are never changed, and a forked child or a read-only inst
 like the parent.
 """
 
+import functools
+import warnings
+from collections.abc import Callable
+from typing import TypeVar
+
 import torch
 from torch._subclasses.fake_tensor import is_fake
 
-__all__ = ["recording_graph", "values_known"]
+__all__ = ["recording_graph", "static", "values_known"]
+
+_F = TypeVar("_F", bound=Callable)
 
 
 # Tests set this to run the graph path eagerly (to compare the two paths value for value).
@@ -50,3 +57,22 @@ def values_known(*tensors: torch.Tensor) -> bool:
     if recording_graph():
         return False
     return not any(t.device.type == "meta" or is_fake(t) for t in tensors)
+
+
+def static(check: _F) -> _F:
+    """Decorate static work of a forward pass: input checks, tables of constants.
+
+    Under ``torch.jit.trace`` it runs once on the example and is not recorded (shapes are then
+    0-d tensors, so comparing them warns, as does ``torch.tensor`` of a constant table); under
+    compile and export shape comparisons become guards.
+    """
+
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        if not torch.jit.is_tracing():
+            return check(*args, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            return check(*args, **kwargs)
+
+    return run  # type: ignore[return-value]

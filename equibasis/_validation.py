@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import torch
 
-from equibasis._runtime import values_known
+from equibasis._runtime import static, values_known
 
 __all__ = [
     "check_choice",
@@ -68,6 +68,7 @@ def check_float_tensor(name: str, value: object) -> torch.Tensor:
     return value
 
 
+@static
 def check_last_dim(name: str, value: torch.Tensor, size: int) -> torch.Tensor:
     """Check the last dimension of ``value`` has ``size`` entries (e.g. 3 for vectors)."""
     if value.ndim == 0 or value.shape[-1] != size:

@@ -16,9 +16,10 @@ plausible 0. Every forward here therefore raises ``ValueError`` on NaN or infini
 import math
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from equibasis._runtime import recording_graph
+from equibasis._tracing import Deployable, DistanceInput
 from equibasis._validation import check_finite, check_float_tensor, check_int, check_positive
 
 __all__ = ["CosineCutoff", "DimeNetEnvelope", "PolynomialCutoff"]
@@ -42,7 +43,7 @@ def _check_input(name: str, value: Tensor) -> Tensor:
     return check_finite(name, value)
 
 
-class CosineCutoff(nn.Module):
+class CosineCutoff(DistanceInput):
     r"""Cosine cutoff :math:`f(r) = \tfrac12\left(\cos(\pi r / c) + 1\right)` for r < c, else 0.
 
     .. math::
@@ -89,7 +90,7 @@ class CosineCutoff(nn.Module):
         return f"cutoff={self.cutoff}"
 
 
-class PolynomialCutoff(nn.Module):
+class PolynomialCutoff(DistanceInput):
     r"""Polynomial cutoff of NequIP / MACE (Klicpera et al.'s envelope without the 1/x).
 
     .. math::
@@ -147,7 +148,7 @@ class PolynomialCutoff(nn.Module):
         return f"cutoff={self.cutoff}, p={self.p}"
 
 
-class DimeNetEnvelope(nn.Module):
+class DimeNetEnvelope(Deployable):
     r"""DimeNet's envelope :math:`u_p(x)` on the scaled distance :math:`x = d / c`, with its 1/x.
 
     .. math::
@@ -192,39 +193,42 @@ class DimeNetEnvelope(nn.Module):
         self.p = self.exponent + 1
         self.zero_beyond_cutoff = bool(zero_beyond_cutoff)
 
-    def _tail(self, x: Tensor) -> Tensor:
-        # u(x) - 1/x = a x^(p-1) + b x^p + c x^(p+1), Horner after x^(p-1)
-        p = self.p
-        a, b, c = -(p + 1) * (p + 2) / 2.0, float(p * (p + 2)), -p * (p + 1) / 2.0
-        return _int_pow(x, p - 1) * (a + x * (b + x * c))
-
-    def _poly(self, x: Tensor) -> Tensor:
-        return 1.0 + x * self._tail(x)
-
     def smooth_part(self, x: Tensor) -> Tensor:
         r""":math:`x\,u(x) = 1 + a x^p + b x^{p+1} + c x^{p+2}` (finite at 0, where it is 1).
 
         Zeroed for ``x >= 1`` when ``zero_beyond_cutoff``; shape and dtype of ``x``.
         """
         _check_input("x", x)
-        return self._smooth_unchecked(x)
+        return dimenet_smooth_part(x, self.p, self.zero_beyond_cutoff)
 
-    def _smooth_unchecked(self, x: Tensor) -> Tensor:
-        if not self.zero_beyond_cutoff:
-            return self._poly(x)
-        # x u(x) is exactly 0 at x = 1 (1 + a + b + c = 0 in floating point), so clamping gives
-        # the zero beyond the cutoff and a zero gradient there, without a masked select
-        return self._poly(x.clamp(max=1.0))
+    def example_inputs(self, seed: int = 0) -> tuple[Tensor, ...]:
+        """Scaled distances in ``[0.05, 1.2)`` (the pole at 0 left out)."""
+        return (self._uniform(self._generator(seed), 40 + 13 * seed, 0.05, 1.2),)
 
     def forward(self, x: Tensor) -> Tensor:
         """Evaluate :math:`u(x)` at scaled distances ``x`` (shape ``(...)``); ``inf`` at 0."""
         _check_input("x", x)
         if not self.zero_beyond_cutoff:
-            return 1.0 / x + self._tail(x)
+            return 1.0 / x + _dimenet_tail(x, self.p)
         inside = x < 1.0
         x_in = torch.where(inside, x, 0.5)
-        return torch.where(inside, 1.0 / x_in + self._tail(x_in), 0.0)
+        return torch.where(inside, 1.0 / x_in + _dimenet_tail(x_in, self.p), 0.0)
 
     def extra_repr(self) -> str:
         """Hyperparameters shown by ``repr``."""
         return f"exponent={self.exponent}, p={self.p}, zero_beyond_cutoff={self.zero_beyond_cutoff}"
+
+
+def _dimenet_tail(x: Tensor, p: int) -> Tensor:
+    """``u(x) - 1/x = a x^(p-1) + b x^p + c x^(p+1)`` of :class:`DimeNetEnvelope` (Horner)."""
+    a, b, c = -(p + 1) * (p + 2) / 2.0, float(p * (p + 2)), -p * (p + 1) / 2.0
+    return _int_pow(x, p - 1) * (a + x * (b + x * c))
+
+
+def dimenet_smooth_part(x: Tensor, p: int, zero_beyond_cutoff: bool) -> Tensor:
+    r""":math:`x\,u_p(x)` of :class:`DimeNetEnvelope`, unchecked (for the bases built on it)."""
+    if zero_beyond_cutoff:
+        # x u(x) is exactly 0 at x = 1 (1 + a + b + c = 0 in floating point), so clamping
+        # gives the zero beyond the cutoff and a zero gradient there, without a masked select
+        x = x.clamp(max=1.0)
+    return 1.0 + x * _dimenet_tail(x, p)

@@ -35,7 +35,8 @@ import numpy as np
 import torch
 from e3nn.o3 import Irreps
 
-from equibasis._runtime import recording_graph, values_known
+from equibasis._runtime import recording_graph, static, values_known
+from equibasis._tracing import Deployable
 from equibasis._validation import (
     check_choice,
     check_float_tensor,
@@ -121,12 +122,13 @@ def _standard_factors(
     # c_m + i s_m = (x + iy)^m, m = 1..lmax, by complex products, doubling the block of known
     # powers each step (w^(k+j) = w^k w^j): O(log lmax) kernel launches instead of O(lmax)
     cc, ss = x.unsqueeze(0), y.unsqueeze(0)
-    while cc.shape[0] < lmax:
-        k = cc.shape[0]
+    k = 1  # rows of cc and ss (a Python count: traced shapes are tensors)
+    while k < lmax:
         ck, sk = cc[k - 1 : k], ss[k - 1 : k]
         c_lo, s_lo = cc[: min(k, lmax - k)], ss[: min(k, lmax - k)]
         cc = torch.cat([cc, c_lo * ck - s_lo * sk])
         ss = torch.cat([ss, c_lo * sk + s_lo * ck])
+        k += min(k, lmax - k)
     ones = torch.ones((1, n), dtype=dtype, device=device)
     # rows s_lmax .. s_1, 1, c_1 .. c_lmax: degree l is a contiguous slice
     cs = torch.cat([ss.flip(0), ones, cc])  # (2 lmax + 1, N)
@@ -159,6 +161,7 @@ def _standard_factors(
 _TENSORS: dict[tuple[int, torch.dtype, torch.device], tuple] = {}
 
 
+@static
 def _degree_tensors(
     l: int, dtype: torch.dtype, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -479,7 +482,7 @@ def _degrees(l: object) -> list[int]:
     return _parse_irreps(l, None)[0]
 
 
-class SphericalHarmonics(torch.nn.Module):
+class SphericalHarmonics(Deployable):
     """Module form of :func:`spherical_harmonics`, a drop-in for e3nn.o3.SphericalHarmonics.
 
     Args:
@@ -520,6 +523,10 @@ class SphericalHarmonics(torch.nn.Module):
         self.irreps_in = irreps_in
         self.irreps_out = out
         self._ls = ls
+
+    def example_inputs(self, seed: int = 0) -> tuple[torch.Tensor, ...]:
+        """Random vectors ``(N, 3)``."""
+        return (self._vectors(self._generator(seed), 40 + 13 * seed, 2.0),)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Harmonics of ``x`` (..., 3) -> (..., irreps_out.dim)."""

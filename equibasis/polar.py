@@ -45,7 +45,8 @@ from collections.abc import Callable
 
 import torch
 
-from equibasis._runtime import recording_graph, values_known
+from equibasis._runtime import recording_graph, static, values_known
+from equibasis._tracing import PolarInput
 from equibasis._validation import (
     check_choice,
     check_float_tensor,
@@ -53,7 +54,7 @@ from equibasis._validation import (
     check_positive,
     check_same_device,
 )
-from equibasis.cutoff import DimeNetEnvelope
+from equibasis.cutoff import dimenet_smooth_part
 from equibasis.harmonics import _angular_harmonics, convert_sh
 from equibasis.special import legendre, spherical_jn, spherical_jn_zeros
 
@@ -81,7 +82,7 @@ _FLOAT32_TOLERANCE = 3e-8
 
 def _envelope(x: torch.Tensor, exponent: int) -> torch.Tensor:
     """DimeNet's ``u(x) = 1 + a x^p + b x^(p+1) + c x^(p+2)`` (``x u`` of PyG's ``Envelope``)."""
-    return DimeNetEnvelope(exponent, zero_beyond_cutoff=False).smooth_part(x)
+    return dimenet_smooth_part(x, exponent + 1, zero_beyond_cutoff=False)
 
 
 def _normalization(zeros: torch.Tensor, kind: str, cutoff: float) -> torch.Tensor:
@@ -331,6 +332,7 @@ def _working_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.float64 if x.dtype == torch.float64 else torch.float32
 
 
+@static
 def _check_inputs(
     dist: torch.Tensor, idx_kj: torch.Tensor | None, **angles: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Size]:
@@ -381,12 +383,15 @@ def _check_inputs(
 
 def _zonal_harmonics(num_spherical: int, angle: torch.Tensor) -> torch.Tensor:
     r"""``Y_l^0(angle) = sqrt((2l+1)/4pi) P_l(cos angle)``, l = 0..L-1, shape ``(T, L)``."""
-    scale = torch.tensor(
-        [math.sqrt((2 * l + 1) / (4.0 * math.pi)) for l in range(num_spherical)],
-        dtype=angle.dtype,
-        device=angle.device,
-    )
+    scale = _zonal_scale(num_spherical, angle.dtype, angle.device)
     return legendre(num_spherical - 1, torch.cos(angle)) * scale
+
+
+@static
+def _zonal_scale(num_spherical: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``sqrt((2l + 1) / 4 pi)``, l = 0..L-1: the factor of ``Y_l^0`` over ``P_l``."""
+    values = [math.sqrt((2 * l + 1) / (4.0 * math.pi)) for l in range(num_spherical)]
+    return torch.tensor(values, dtype=dtype, device=device)
 
 
 def _signed_permutation(num_spherical: int, convention: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -429,7 +434,7 @@ def _gathered_radial(
     """
     if idx_kj is None:
         return radial(x)
-    if idx_kj.shape[0] <= x.shape[0]:
+    if not recording_graph() and idx_kj.shape[0] <= x.shape[0]:
         return radial(x.index_select(0, idx_kj))
     return radial(x).index_select(0, idx_kj)
 
@@ -536,7 +541,7 @@ def _composed_angle(
 # --------------------------------------------------------------------------------------------
 
 
-class AngleBasis(torch.nn.Module):
+class AngleBasis(PolarInput):
     r"""DimeNet / SphereNet angle basis: spherical Bessel times zonal harmonic (m = 0).
 
     .. math::
@@ -691,7 +696,7 @@ def _composed_torsion(
     return out.reshape(out.shape[0], out.shape[1] * out.shape[2])
 
 
-class TorsionBasis(torch.nn.Module):
+class TorsionBasis(PolarInput):
     r"""SphereNet torsion basis: spherical Bessel times real spherical harmonics, all m.
 
     .. math::
@@ -750,6 +755,8 @@ class TorsionBasis(torch.nn.Module):
         DIG ``dig/threedgraph/method/spherenet/features.py`` (``torsion_emb``); Gasteiger et
         al., DimeNet, ICLR 2020, Sec. 4 (the spherical Fourier-Bessel basis).
     """
+
+    _torsion = True
 
     def __init__(
         self,
@@ -833,6 +840,8 @@ class ComENetAngleBasis(AngleBasis):
         (``AngleEmbedding``).
     """
 
+    _gathers = False  # one distance per angle
+
     def __init__(self, num_spherical: int = 2, num_radial: int = 3, cutoff: float = 8.0) -> None:
         # DIG ComENet's angle_emb computes the same functions as SphereNet's: AngleBasis "dig"
         super().__init__(num_spherical, num_radial, cutoff, variant="dig")
@@ -842,7 +851,7 @@ class ComENetAngleBasis(AngleBasis):
         return super().forward(dist, angle)
 
 
-class ComENetTorsionBasis(torch.nn.Module):
+class ComENetTorsionBasis(PolarInput):
     r"""DIG ComENet's ``TorsionEmbedding``: spherical Bessel times real harmonics, degree-paired.
 
     .. math:: t_{lmn}(d, \theta, \varphi) = \sqrt{\frac{2}{j_{l+1}(z_{ln})^2}}\;
@@ -879,6 +888,8 @@ class ComENetTorsionBasis(torch.nn.Module):
         Wang et al., ComENet, NeurIPS 2022; DIG ``dig/threedgraph/method/comenet/features.py``
         (``TorsionEmbedding``).
     """
+
+    _torsion, _gathers = True, False
 
     def __init__(self, num_spherical: int = 2, num_radial: int = 3, cutoff: float = 8.0) -> None:
         super().__init__()

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from equibasis._runtime import recording_graph
+from equibasis._tracing import DistanceInput
 from equibasis._validation import (
     check_choice,
     check_finite,
@@ -35,7 +36,7 @@ from equibasis._validation import (
     check_int,
     check_positive,
 )
-from equibasis.cutoff import DimeNetEnvelope, PolynomialCutoff
+from equibasis.cutoff import DimeNetEnvelope, PolynomialCutoff, dimenet_smooth_part
 from equibasis.special import spherical_jn, spherical_jn_zeros
 
 __all__ = ["BernsteinRBF", "BesselRBF", "ExpNormalRBF", "GaussianRBF", "SphericalBesselRBF"]
@@ -88,7 +89,7 @@ class _GaussianFunction(torch.autograd.Function):
         return grad_r, None, None
 
 
-class GaussianRBF(nn.Module):
+class GaussianRBF(DistanceInput):
     r"""Gaussian radial basis (SchNet): equally spaced Gaussians of equal width.
 
     .. math::
@@ -203,7 +204,7 @@ class GaussianRBF(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-class BesselRBF(nn.Module):
+class BesselRBF(DistanceInput):
     r"""DimeNet's radial basis: :math:`\sin(n\pi r/c)` times DimeNet's envelope (with its 1/x).
 
     .. math::
@@ -258,6 +259,7 @@ class BesselRBF(nn.Module):
         self.num_basis = check_int("num_basis", num_basis, 1)
         self.cutoff = check_positive("cutoff", cutoff)
         self.envelope = DimeNetEnvelope(envelope_exponent, zero_beyond_cutoff=zero_beyond_cutoff)
+        self._envelope_options = (self.envelope.p, self.envelope.zero_beyond_cutoff)
         self.trainable = bool(trainable)
         freq = torch.arange(1, self.num_basis + 1, dtype=torch.float64) * math.pi
         # |f x| < 0.1 for the initial frequencies: 4 series terms are exact to 3e-18 there
@@ -271,7 +273,9 @@ class BesselRBF(nn.Module):
         """Expand distances ``r`` (shape ``(...)``) into ``(..., num_basis)``."""
         _check_distances(r)
         x = r / self.cutoff
-        smooth = self.envelope._smooth_unchecked(x)  # x u(x): finite at 0, zero beyond if asked
+        # x u(x): finite at 0, zero beyond if asked (a function, not the child's method: e3nn's
+        # jit compile replaces children by their traced forward)
+        smooth = dimenet_smooth_part(x, *self._envelope_options)
         freq = self.freq.to(r.dtype)
         # sin(f x) / x is even in x. Direct evaluation for |x| >= x0; a series below, where the
         # direct form loses its derivatives to cancellation (and is 0/0 at x = 0).
@@ -311,7 +315,7 @@ class BesselRBF(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-class SphericalBesselRBF(nn.Module):
+class SphericalBesselRBF(DistanceInput):
     r"""Spherical Bessel functions at their roots: :math:`N_{ln}\, j_l(z_{ln} r / c)`.
 
     .. math::
@@ -414,7 +418,7 @@ class SphericalBesselRBF(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-class ExpNormalRBF(nn.Module):
+class ExpNormalRBF(DistanceInput):
     r"""PhysNet's exponential-normal basis: Gaussians in :math:`e^{-\alpha r}`, times a cutoff.
 
     .. math::
@@ -481,7 +485,7 @@ class ExpNormalRBF(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-class BernsteinRBF(nn.Module):
+class BernsteinRBF(DistanceInput):
     r"""SpookyNet's exponential Bernstein basis, times SpookyNet's smooth cutoff.
 
     .. math::

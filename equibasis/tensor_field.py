@@ -19,8 +19,9 @@ from e3nn import o3
 from e3nn.nn import FullyConnectedNet
 from torch import nn
 
-from equibasis._radius_graph import edge_vectors
-from equibasis._runtime import recording_graph
+from equibasis._radius_graph import edge_vectors, radius_graph
+from equibasis._runtime import recording_graph, static
+from equibasis._tracing import Deployable
 from equibasis._validation import (
     check_choice,
     check_float_tensor,
@@ -71,7 +72,7 @@ def _check_radial(radial: object) -> nn.Module:
     return radial
 
 
-class EdgeEmbedding(nn.Module):
+class EdgeEmbedding(Deployable):
     r"""Embed edge vectors as enveloped radial features and spherical harmonics.
 
     .. math::
@@ -155,6 +156,10 @@ class EdgeEmbedding(nn.Module):
         self.normalization = check_choice("normalization", normalization, _NORMALIZATIONS)
         self._ls = [ir.l for _, ir in self.irreps_sh]
 
+    def example_inputs(self, seed: int = 0) -> tuple[torch.Tensor, ...]:
+        """Random edge vectors ``(E, 3)``, some longer than the cutoff."""
+        return (self._vectors(self._generator(seed), 40 + 13 * seed, self.cutoff / 2.0),)
+
     def forward(self, vec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Radial features (enveloped) and spherical harmonics of ``vec`` (see class doc)."""
         vec = check_last_dim("vec", check_float_tensor("vec", vec), 3)
@@ -195,7 +200,19 @@ def _tfn_paths(
     return irreps_mid, instructions
 
 
-class TensorFieldConv(nn.Module):
+@static
+def _check_node_features(x: object, pos: torch.Tensor, dim: int) -> torch.Tensor:
+    x = check_float_tensor("x", x)
+    if x.ndim != 2 or x.shape[1] != dim or x.shape[0] != pos.shape[0]:
+        raise ValueError(
+            f"x must have shape (N, {dim}) with N = pos.shape[0] = {pos.shape[0]}, "
+            f"received {tuple(x.shape)}"
+        )
+    check_same_device(x=x, pos=pos)
+    return x
+
+
+class TensorFieldConv(Deployable):
     r"""Tensor Field Network convolution on e3nn's tensor product.
 
     .. math::
@@ -303,21 +320,26 @@ class TensorFieldConv(nn.Module):
             [self.embedding.num_basis, *hidden, self.tp.weight_numel], act=torch.nn.functional.silu
         )
         self.linear = o3.Linear(self.irreps_mid, self.irreps_out)
+        # plain ints for forward (torch.compile would guard on the Irreps' length otherwise)
+        self._dim_in, self._dim_mid = self.irreps_in.dim, self.irreps_mid.dim
+        self.cutoff = self.embedding.cutoff
+
+    def example_inputs(self, seed: int = 0) -> tuple[torch.Tensor, ...]:
+        """Node features, positions of 8-14 atoms and their radius graph (both directions)."""
+        gen = self._generator(seed)
+        atoms = 8 + 3 * seed
+        pos = self._vectors(gen, atoms, self.cutoff / 2.0)
+        x = self._vectors(gen, atoms * self._dim_in, 1.0)[:, 0].reshape(atoms, -1)
+        return x, pos, radius_graph(pos, self.cutoff)
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         """Convolve node features ``x`` over the graph (see class doc for shapes)."""
-        x = check_float_tensor("x", x)
-        if x.ndim != 2 or x.shape[1] != self.irreps_in.dim or x.shape[0] != pos.shape[0]:
-            raise ValueError(
-                f"x must have shape (N, {self.irreps_in.dim}) with N = pos.shape[0] = "
-                f"{pos.shape[0]}, received {tuple(x.shape)}"
-            )
-        check_same_device(x=x, pos=pos)
+        x = _check_node_features(x, pos, self._dim_in)
         vec, _ = edge_vectors(pos, edge_index)
         source, target = edge_index[0], edge_index[1]
         radial, sh = self.embedding(vec)
         messages = self.tp(x[source], sh, self.mlp(radial))  # (E, irreps_mid.dim)
-        out = messages.new_zeros(x.shape[0], self.irreps_mid.dim).index_add_(0, target, messages)
+        out = messages.new_zeros(x.shape[0], self._dim_mid).index_add_(0, target, messages)
         if self.aggregation == "sum":
             out = out / math.sqrt(self.num_neighbors)
         else:
