@@ -1,20 +1,30 @@
 """Speed of equibasis spherical harmonics against e3nn and sphericart, ratios from one run.
 
-Forward and forward+backward (gradient of the sum with respect to the vectors), float32, for
-lmax in 2, 4, 8, 12, 20 and N = 1e5, 1e6 vectors (``--quick``: N = 1e5, lmax 4, 8, 12). e3nn
-stops at lmax 12 and sphericart (``pip install sphericart[torch]``, the ``bench`` extra) is
-skipped when missing. All three compute the same normalised harmonics (sphericart on permuted
-axes), so the ratios compare equal work. Ratios are peer time / our time: > 1 means faster.
+Three workloads, float32, each timed in alternating rounds (every peer once per round):
 
-Usage: ``python benchmarks/bench_harmonics.py [--quick] [--device cuda] [--threads 1]``
+* ``fwd``: values without a graph;
+* ``fwd+bwd``: the gradient of a weighted sum with respect to the vectors;
+* ``force``: the force-training step of a machine-learned potential: energy ``E = <w, Y(v)>``,
+  forces ``F = -dE/dv`` by ``create_graph=True``, loss ``E + |F|^2``, ``loss.backward()``.
+
+``--compiled`` runs every peer under ``torch.compile`` (inductor, the way torch 2.13 tells users
+to deploy) and also times our eager path beside it. ``--busy`` starts one busy process beside the
+benchmark (``python -c "while True: pass"``), as on a shared machine. e3nn stops at lmax 12;
+sphericart (the ``bench`` extra) is skipped when missing. Ratios are peer time / our time: > 1
+means we are faster.
+
+Usage: ``python benchmarks/bench_harmonics.py [--quick] [--compiled] [--busy] [--device cuda]``
 """
 
 import argparse
+import contextlib
+import subprocess
+import sys
 
 import e3nn.o3
 import torch
 
-from equibasis.benchmarking import format_table, machine_description, time_callable
+from equibasis.benchmarking import format_table, machine_description, time_alternately
 from equibasis.harmonics import spherical_harmonics
 
 try:
@@ -23,57 +33,101 @@ except ImportError:  # the `bench` extra is optional
     sphericart_torch = None
 
 
-def _fwd_bwd(fn, x):
-    def run():
-        x.grad = None
-        fn(x).sum().backward()
+@contextlib.contextmanager
+def busy_neighbour(enabled: bool):
+    """One process spinning on a core for the duration (a shared machine's load)."""
+    if not enabled:
+        yield
+        return
+    process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
+def workload(kind: str, fn, x: torch.Tensor, weights: torch.Tensor):
+    """A no-argument callable running one workload of ``fn`` on ``x``."""
+    if kind == "fwd":
+
+        def run():
+            with torch.no_grad():
+                fn(x)
+
+    elif kind == "fwd+bwd":
+
+        def run():
+            v = x.detach().requires_grad_()
+            (fn(v) * weights).sum().backward()
+
+    else:
+
+        def run():
+            v = x.detach().requires_grad_()
+            energy = (fn(v) * weights).sum()
+            (force,) = torch.autograd.grad(energy, v, create_graph=True)
+            (energy + force.square().sum()).backward()
 
     return run
+
+
+def peers(lmax: int, compiled: bool) -> dict:
+    ls = list(range(lmax + 1))
+    found = {"equibasis": lambda v: spherical_harmonics(ls, v)}
+    if lmax <= 12:
+        found["e3nn"] = lambda v: e3nn.o3.spherical_harmonics(ls, v, True)
+    if sphericart_torch is not None:
+        found["sphericart"] = lambda v: sphericart_torch.e3nn_spherical_harmonics(ls, v, True)
+    if compiled:
+        eager = found["equibasis"]
+        found = {k: torch.compile(f, dynamic=False) for k, f in found.items()}
+        found["equibasis eager"] = eager
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the Markdown table of medians (ms) and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="N = 1e5 and lmax 4, 8, 12 only")
+    parser.add_argument("--quick", action="store_true", help="N = 1e5 only, fewer rounds")
+    parser.add_argument("--compiled", action="store_true", help="torch.compile every peer")
+    parser.add_argument("--busy", action="store_true", help="one busy process beside")
+    parser.add_argument("--workloads", nargs="+", default=["fwd", "fwd+bwd", "force"])
+    parser.add_argument("--lmax", nargs="+", type=int, default=[2, 4, 8])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    sizes = [10**5] if args.quick else [10**5, 10**6]
-    lmaxes = [4, 8, 12] if args.quick else [2, 4, 8, 12, 20]
-    timing = dict(repeats=args.repeats, warmup=2, device=device)
-
-    rows = []
-    for n in sizes:
-        x = torch.randn(n, 3, device=device, generator=None)
-        xg = x.clone().requires_grad_()
-        for lmax in lmaxes:
-            ls = list(range(lmax + 1))
-            peers = {"equibasis": lambda v, ls=ls: spherical_harmonics(ls, v)}
-            if lmax <= 12:
-                peers["e3nn"] = lambda v, ls=ls: e3nn.o3.spherical_harmonics(ls, v, True)
-            if sphericart_torch is not None:
-                sph = sphericart_torch.SphericalHarmonics(lmax)
-                peers["sphericart"] = lambda v, sph=sph: sph(v)
-            fwd = {k: time_callable(lambda f=f, x=x: f(x), **timing).ms for k, f in peers.items()}
-            both = {k: time_callable(_fwd_bwd(f, xg), **timing).ms for k, f in peers.items()}
-            ours_f, ours_b = fwd["equibasis"], both["equibasis"]
-            row = [n, lmax, ours_f, ours_b]
-            for peer in ("e3nn", "sphericart"):
-                if peer in fwd:
-                    row += [fwd[peer], fwd[peer] / ours_f, both[peer], both[peer] / ours_b]
-                else:
-                    row += ["-"] * 4
-            rows.append(row)
-            del peers
-
-    header = ["N", "lmax", "ours fwd", "ours fwd+bwd"]
-    for peer in ("e3nn", "sphericart"):
-        header += [f"{peer} fwd", "ratio", f"{peer} fwd+bwd", "ratio"]
-    print(f"Spherical harmonics, float32, {device}; medians in ms; ratio = peer / ours")
+    sizes = [10**5] if args.quick else [2 * 10**4, 10**5]
+    rounds = 5 if args.quick else args.rounds
+    gen = torch.Generator().manual_seed(0)
+    rows, names = [], ["e3nn", "sphericart"] + (["equibasis eager"] if args.compiled else [])
+    with busy_neighbour(args.busy):
+        for n in sizes:
+            x = torch.randn(n, 3, generator=gen).to(device)
+            for lmax in args.lmax:
+                weights = torch.randn(n, (lmax + 1) ** 2, generator=gen).to(device)
+                found = peers(lmax, args.compiled)
+                for kind in args.workloads:
+                    runs = [workload(kind, fn, x, weights) for fn in found.values()]
+                    times = time_alternately(runs, rounds=rounds, warmup=2, device=device)
+                    ms = {k: t.ms for k, t in zip(found, times, strict=True)}
+                    row = [n, lmax, kind, ms["equibasis"]]
+                    for peer in names:
+                        row += [ms[peer], ms[peer] / ms["equibasis"]] if peer in ms else ["-"] * 2
+                    rows.append(row)
+                    print(format_table(["N", "lmax", "workload", "ours"], [row[:4]]).splitlines()[-1],
+                          flush=True)  # fmt: skip
+    header = ["N", "lmax", "workload", "ours"]
+    for peer in names:
+        header += [peer, "ratio"]
+    mode = "compiled (inductor)" if args.compiled else "eager"
+    load = ", one busy process beside" if args.busy else ""
+    print(f"\nSpherical harmonics, float32, {device}, {mode}{load}; medians in ms; "
+          "ratio = peer / ours")  # fmt: skip
     print(machine_description())
     print()
     print(format_table(header, rows))
