@@ -17,10 +17,8 @@ Peers:
   the same ``bessel_basis`` / ``real_sph_harm`` helpers, which PyG ships; DIG itself does not
   import without torch_scatter). Its forward is DIG's, line for line.
 
-Part of the torsion speed-up is memory: equibasis allocates its large CPU outputs through
-numpy, which asks for transparent huge pages, while the peers (and the ``ones_like`` gradient
-of "fwd+bwd") use torch's allocator, which does so only under ``THP_MEM_ALLOC_ENABLE=1``. Set
-that variable to give every tensor huge pages and compare the pure compute.
+Both sides allocate through torch (``THP_MEM_ALLOC_ENABLE=1`` gives every large CPU tensor
+transparent huge pages, for both alike).
 """
 
 import argparse
@@ -183,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10^5 triplets only")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
+    device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     sizes = [10**5] if args.quick else [10**5, 10**6]
@@ -216,17 +216,20 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- forward / backward ----
     table = []
-    modules = (angle_peer, angle_ours, torsion_peer, torsion_ours, consistent)
+    modules = tuple(m.to(device) for m in (angle_peer, angle_ours, torsion_peer, torsion_ours,
+                                           consistent))  # fmt: skip
     for num in sizes:
         rounds = 9 if num <= 10**5 else 5
-        cases = _cases(*modules, *_inputs(num))
+        cases = _cases(*modules, *(t.to(device) for t in _inputs(num)))
         # every case once first: a process's first calls at a size fault in fresh memory
         for name, _, peer_fn, ours_fn in cases:
             with torch.enable_grad() if "bwd" in name else torch.no_grad():
                 peer_fn(), ours_fn()
         for name, peer_name, peer_fn, ours_fn in cases:
             with torch.enable_grad() if "bwd" in name else torch.no_grad():
-                peer, ours = time_alternately([peer_fn, ours_fn], rounds=rounds, warmup=1)
+                peer, ours = time_alternately(
+                    [peer_fn, ours_fn], rounds=rounds, warmup=1, device=device
+                )
             table.append([f"{name}, T={num:.0e}", peer_name, peer.ms, ours.ms, peer.ms / ours.ms])
     print()
     print(format_table(["case", "peer", "peer (ms)", "equibasis (ms)", "speed-up"], table))

@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--repeats", type=int, default=9, help="alternating rounds")
     parser.add_argument("--irreps", default="8x0e + 4x1o + 2x2e", help="conv in/out irreps")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
+    device = torch.device(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     sizes = [10**4, 10**5] if args.quick else [10**4, 10**5, 10**6]
@@ -90,12 +92,14 @@ def main(argv: list[str] | None = None) -> str:
     radial = BesselRBF(num_basis=NUM_BASIS, cutoff=CUTOFF)
     conv = TensorFieldConv(args.irreps, args.irreps, args.lmax, radial, hidden=[32])
     irreps = o3.Irreps(args.irreps)
+    embeds = {k: m.to(device) for k, m in embeds.items()}
+    conv = conv.to(device)
 
     rows = []
     with torch.no_grad():
         for num_edges in sizes:
             label = f"1e{round(math.log10(num_edges))}"
-            vec = (torch.rand(num_edges, 3, generator=gen) * 2 - 1) * CUTOFF
+            vec = ((torch.rand(num_edges, 3, generator=gen) * 2 - 1) * CUTOFF).to(device)
             for ours_name, basis in PAIRS:
                 ours, peer = paired(
                     partial(embeds[ours_name], vec),
@@ -105,7 +109,8 @@ def main(argv: list[str] | None = None) -> str:
                 name = f"embedding {ours_name} vs e3nn {basis}"
                 rows.append([name, label, ours, peer, peer / ours])
             pos, edge_index = random_graph(num_edges, gen)
-            x = torch.randn(pos.shape[0], irreps.dim, generator=gen)
+            x = torch.randn(pos.shape[0], irreps.dim, generator=gen).to(device)
+            pos, edge_index = pos.to(device), edge_index.to(device)
             ours, peer = paired(
                 partial(conv, x, pos, edge_index),
                 partial(e3nn_conv, conv, x, pos, edge_index),
