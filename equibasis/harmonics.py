@@ -362,6 +362,11 @@ def _evaluate(
     record (eager, no gradient) the closed forms write their columns in place; while a graph
     is recorded (:mod:`equibasis._runtime`) everything is functional.
     """
+    if v.dtype in (torch.float16, torch.bfloat16):
+        # computed in float32 and rounded once: torch's half-precision CPU kernels round
+        # differently in their vector and scalar loops, so a row's value (up to 1e-3) would
+        # depend on the batch it came in
+        return _evaluate(ls, v.float(), normalize, normalization, e3nn_axes).to(v.dtype)
     if e3nn_axes and max(ls) <= _CLOSED_FORM_LMAX:
         return _closed_form_e3nn(ls, v, normalize, normalization)
     batch = v.shape[:-1]

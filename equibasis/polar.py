@@ -251,7 +251,7 @@ class _SphericalBesselRadial(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x = d / c`` of shape ``(E,)`` -> ``(E, L * R)``."""
-        if recording_graph():
+        if not values_known(x):  # a graph is recorded, or meta / fake tensors
             return self._composed(x)
         coefficients = self.series_for(x.dtype)
         inside = x.clamp(0.0, 1.0)
@@ -689,7 +689,7 @@ def _composed_torsion(
     n, k = basis.num_spherical, basis.num_radial
     radial = _gathered_radial(basis.radial, dist / basis.cutoff, idx_kj)
     harmonics = _angular_harmonics(n, theta, phi, basis.columns)
-    if recording_graph():  # plain operations: autograd differentiates the recorded graph
+    if not values_known(dist):  # plain operations: autograd differentiates a recorded graph
         out = harmonics.unsqueeze(-1) * radial.view(-1, n, k).index_select(1, basis.degree)
     else:
         out = _DegreeProduct.apply(harmonics, radial.view(-1, n, k), basis.degree)

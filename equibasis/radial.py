@@ -27,7 +27,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from equibasis._runtime import recording_graph
+from equibasis._runtime import recording_graph, values_known
 from equibasis._tracing import DistanceInput
 from equibasis._validation import (
     check_choice,
@@ -283,7 +283,7 @@ class BesselRBF(DistanceInput):
         ax = x.abs()
         ax_safe = ax.clamp(min=x0)
         out = torch.sin(ax_safe.unsqueeze(-1) * freq) * (smooth / ax_safe).unsqueeze(-1)
-        if recording_graph():
+        if not values_known(r):
             small = ax < x0
             # no data-dependent shapes while tracing: blend the series in everywhere
             blend = small.to(r.dtype).unsqueeze(-1)

@@ -152,3 +152,16 @@ def test_export_is_right_on_new_inputs_with_gradients(name):
         with torch.no_grad():
             _assert_same(exported(*new), module(*new), torch.float64)
         _assert_same(_gradients(exported, new), _gradients(module, new), torch.float64)
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_meta_device_gives_shapes(name):
+    """On the meta device (shape inference, fake tensors) every module gives eager's shapes and
+    dtypes instead of failing on a host read of a value."""
+    module = _build(name, torch.float32)
+    inputs = module.example_inputs(0)
+    want = _outputs(module(*inputs))
+    got = _outputs(module.to("meta")(*(t.to("meta") for t in inputs)))
+    for ours, reference in zip(got, want, strict=True):
+        assert ours.device.type == "meta"
+        assert ours.shape == reference.shape and ours.dtype == reference.dtype
