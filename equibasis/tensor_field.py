@@ -12,6 +12,7 @@ Conventions (see ``docs/tensor_field.md``):
 """
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -57,6 +58,26 @@ def _irreps_sh(irreps_sh: "int | str | o3.Irreps") -> o3.Irreps:
     if len(irreps) == 0:
         raise ValueError("irreps_sh must contain at least one degree l")
     return irreps
+
+
+def _check_magnitude(vec: torch.Tensor) -> None:
+    """Refuse entries whose square overflows: |v| would be inf and the radial part NaN.
+
+    The bound is sqrt(max float) / 2 (9.2e18 in float32, 6.7e153 in float64; three squares
+    then sum below the maximum): far beyond any cutoff, so such a vector is a unit or data bug,
+    not a long edge. NaN and inf are refused as such.
+    """
+    if vec.numel() == 0 or torch.compiler.is_compiling():
+        return
+    limit = math.sqrt(torch.finfo(vec.dtype).max) / 2
+    largest = float(vec.detach().abs().amax())  # NaN if any entry is NaN
+    if not math.isfinite(largest):
+        raise ValueError("vec contains NaN or infinite values")
+    if largest >= limit:
+        raise ValueError(
+            f"vec entries must be below {limit:.3g} in magnitude in {vec.dtype} (their squares "
+            f"overflow in |vec|), received {largest:.3g}"
+        )
 
 
 def _check_radial(radial: object) -> nn.Module:
@@ -120,7 +141,8 @@ class EdgeEmbedding(nn.Module):
 
     Raises:
         TypeError: If ``radial`` is not a radial-basis module.
-        ValueError: If ``irreps_sh`` or ``normalization`` is invalid.
+        ValueError: If ``irreps_sh`` or ``normalization`` is invalid; (forward) if an entry of
+            ``vec`` is so large that its square overflows (the message gives the bound).
 
     Example:
         >>> from equibasis.radial import BesselRBF
@@ -160,6 +182,7 @@ class EdgeEmbedding(nn.Module):
     def forward(self, vec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Radial features (enveloped) and spherical harmonics of ``vec`` (see class doc)."""
         vec = check_last_dim("vec", check_float_tensor("vec", vec), 3)
+        _check_magnitude(vec)
         if torch.is_grad_enabled() and vec.requires_grad:
             r = torch.linalg.vector_norm(vec, dim=-1)  # its gradient at 0 is 0, not NaN
             radial = self.radial(r) * self.cutoff_fn(r).unsqueeze(-1)
@@ -236,7 +259,8 @@ class TensorFieldConv(nn.Module):
         irreps_sh: Harmonics of the filter: ``lmax`` (int) or irreps such as ``"0e + 1o + 2e"``.
         radial: Radial basis module (attributes ``num_basis``, ``cutoff``), e.g.
             :class:`equibasis.radial.BesselRBF`.
-        hidden: Hidden layer widths of the radial MLP (may be empty: a linear map).
+        hidden: Hidden layer widths of the radial MLP (may be empty: a linear map); an int is
+            one hidden layer of that width.
         cutoff_fn: Envelope; ``None`` uses ``PolynomialCutoff(radial.cutoff, p=6)``.
         normalization: Harmonics normalization (``"component"`` default).
         aggregation: ``"sum"`` (divide by ``sqrt(num_neighbors)``) or ``"mean"``.
@@ -248,7 +272,8 @@ class TensorFieldConv(nn.Module):
         parameters are created in torch's default dtype; call ``.double()`` for float64.
 
     Raises:
-        TypeError: If ``radial`` is not a radial-basis module.
+        TypeError: If ``radial`` is not a radial-basis module; (forward) if ``x`` or ``pos``
+            has another dtype than the module's parameters.
         ValueError: On invalid irreps, widths, aggregation or input shapes.
 
     Example:
@@ -285,6 +310,13 @@ class TensorFieldConv(nn.Module):
                 "irreps_in and irreps_out must be non-empty, "
                 f"received {irreps_in!r}, {irreps_out!r}"
             )
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+            hidden = (hidden,)  # one hidden layer
+        if not isinstance(hidden, Sequence) or isinstance(hidden, str):
+            raise TypeError(
+                f"hidden must be an int or a sequence of ints (layer widths), received "
+                f"{type(hidden).__name__} {hidden!r}"
+            )
         hidden = [check_int("hidden", h, minimum=1) for h in hidden]
         self.aggregation = check_choice("aggregation", aggregation, ("sum", "mean"))
         self.num_neighbors = check_positive("num_neighbors", num_neighbors)
@@ -318,6 +350,13 @@ class TensorFieldConv(nn.Module):
                 f"{pos.shape[0]}, received {tuple(x.shape)}"
             )
         check_same_device(x=x, pos=pos)
+        dtype = next(self.mlp.parameters()).dtype
+        for name, value in (("x", x), ("pos", pos)):
+            if isinstance(value, torch.Tensor) and value.dtype != dtype:
+                raise TypeError(
+                    f"{name} is {value.dtype} but the module's parameters are {dtype}: call "
+                    f"conv.to({value.dtype}) (e.g. .double()) or pass {dtype} inputs"
+                )
         vec, _ = edge_vectors(pos, edge_index)
         source, target = edge_index[0], edge_index[1]
         radial, sh = self.embedding(vec)
