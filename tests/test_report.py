@@ -67,6 +67,8 @@ def test_quick_report_writes_markdown_html_and_figures(quick_report):
     page = (out / "index.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(images)  # self-contained
     assert "<table>" in page and "<h2" in page
+    # built in a staging folder and moved into place: nothing of it is left or named
+    assert not list(out.glob(".partial*")) and ".partial" not in markdown + page
 
 
 def test_quick_report_structure_is_golden(quick_report):
