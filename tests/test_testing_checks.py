@@ -165,7 +165,11 @@ def test_equibasis_radial_bases_are_invariant(name, dtype, device):
 # l = 13 is beyond e3nn's cap of 12; checked in float64 only (e3nn's D costs ~0.3 s per g there)
 @pytest.mark.parametrize(
     ("lmax", "dtype"),
-    [(3, torch.float32), (3, torch.float64), (13, torch.float64)],
+    [
+        (3, torch.float32),
+        (3, torch.float64),
+        pytest.param(13, torch.float64, marks=pytest.mark.slow),  # 8 s on 2 loaded cores
+    ],
     ids=["l3-float32", "l3-float64", "l13-float64"],
 )
 def test_equibasis_harmonics_are_equivariant(lmax, dtype, device):
