@@ -11,7 +11,11 @@ submodule's heavy imports (matplotlib, hypothesis) happen only when that submodu
 import importlib
 from typing import Any
 
+from equibasis._e3nn_compat import allow_old_e3nn_constants
+
 __version__ = "0.1.0"
+
+allow_old_e3nn_constants()  # e3nn 0.4.x on torch >= 2.6 (mace-torch's pin); before any e3nn import
 
 # public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {

@@ -245,7 +245,8 @@ def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Ten
     Args:
         pos: Atom positions, shape ``(N, 3)``, float32 or float64 (length unit).
         edge_index: Integer tensor of shape ``(2, E)``, ``edge_index[0]`` = source j,
-            ``edge_index[1]`` = target i, entries in ``[0, N)``.
+            ``edge_index[1]`` = target i, entries in ``[0, N)``; any integer dtype (``uint8``
+            too, read as indices, not as a mask).
 
     Returns:
         ``(vec, dist)``: ``vec`` of shape ``(E, 3)`` (x, y, z) and ``dist`` of shape ``(E,)``,
@@ -269,6 +270,9 @@ def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Ten
             raise ValueError(
                 f"edge_index entries must lie in [0, {pos.shape[0]}), received [{lo}, {hi}]"
             )
+    if edge_index.dtype != torch.long:
+        # torch reads a uint8 index as a boolean mask (wrong rows, wrong count): index by int64
+        edge_index = edge_index.long()
     vec = pos[edge_index[0]] - pos[edge_index[1]]
     d2 = vec.square().sum(dim=-1)
     positive = d2 > 0

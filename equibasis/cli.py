@@ -13,7 +13,10 @@ Example:
 
 import argparse
 import math
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -106,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", metavar="{plot,report,check}", parser_class=_Parser
     )
-    commands.required = True
+    # not required here: main checks it after the unrecognized arguments, so that
+    # `equibasis --bogus` names --bogus instead of saying "arguments are required"
+    commands.required = False
 
     plot = commands.add_parser(
         "plot",
@@ -118,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     kinds = plot.add_subparsers(
         dest="kind", metavar="{radial,angle,torsion,harmonics}", parser_class=_Parser
     )
-    kinds.required = True
+    kinds.required = False  # checked in main, as above
     seed = _Parser(add_help=False)
     seed.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (0)")
     common = _Parser(add_help=False)
@@ -177,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Y_lm surfaces (radius |Y|, colour the sign); --interactive writes "
         "plotly HTML.",
     )
-    harmonics.add_argument("--lmax", type=_int_at_least(0), default=3, help="largest degree (3)")
+    harmonics.add_argument(
+        "--lmax", type=_int_at_least(0), default=3, help="largest degree (3, at most 10)"
+    )
     harmonics.add_argument(
         "--interactive",
         action="store_true",
@@ -214,13 +221,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _writable_folder(folder: Path, command: str) -> None:
+    """Create ``folder`` and write a probe file there, before any work: fail fast, one line."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise _Usage(
+            f"equibasis {command}: error: cannot write to {str(folder)!r} ({reason})"
+        ) from None
+
+
 def _output(path: Path, suffixes: tuple[str, ...]) -> Path:
     if path.suffix.lower() not in suffixes:
         raise _Usage(
             f"equibasis plot: error: output file must end in one of {', '.join(suffixes)}, "
             f"received {str(path)!r}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _writable_folder(path.parent, "plot")
     return path
 
 
@@ -246,6 +266,15 @@ def _radial_basis(args: argparse.Namespace) -> Any:
 def _plot(args: argparse.Namespace) -> int:
     from equibasis import plots
 
+    if args.kind == "harmonics" and args.lmax > plots.MAX_HARMONICS_LMAX:
+        # before the output folder is touched (plot_spherical_harmonics says the same)
+        raise _Usage(
+            f"equibasis plot harmonics: error: --lmax must be <= {plots.MAX_HARMONICS_LMAX} "
+            f"(one 3-D panel per (l, m): {(args.lmax + 1) ** 2} panels, unreadable and slow), "
+            f"received {args.lmax}"
+        )
+    if args.kind == "harmonics" and (args.lmax + 1) ** 2 > 16:
+        print(f"drawing {(args.lmax + 1) ** 2} panels (about 0.25 s each) ...", file=sys.stderr)
     if args.kind == "harmonics" and args.interactive:
         path = _output(args.output, (".html",))
         fig = plots.plot_spherical_harmonics(args.lmax, interactive=True)
@@ -281,8 +310,31 @@ def _plot(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from equibasis.report import build_report
 
-    # build_report writes the equivalent command line (out, --quick, --seed) at the top
-    index = build_report(args.out, quick=args.quick, seed=args.seed, progress=not args.no_progress)
+    out = args.out
+    _writable_folder(out, "report")  # before minutes of measurements, not after
+    command = f"equibasis report --out {out.as_posix()}" + (" --quick" if args.quick else "")
+    command += f" --seed {args.seed}" if args.seed else ""
+    # Build in a staging folder inside out and move the files into place at the end: an
+    # interrupted run (Ctrl-C) leaves the previous report whole, never an old index.md beside
+    # new figures. The HTML page embeds its figures, so it does not refer to the staging path.
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    try:
+        built = build_report(
+            staging,
+            quick=args.quick,
+            seed=args.seed,
+            progress=not args.no_progress,
+            command=command,
+        )
+        names = sorted(
+            p.name for p in staging.iterdir() if p.name not in ("index.md", "index.html")
+        )
+        # figures first, the pages that show them last
+        for name in [*names, "index.html", built.name]:
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    index = out / built.name
     print(f"wrote {index} and {index.with_suffix('.html')}")
     return 0
 
@@ -307,12 +359,22 @@ def main(argv: list[str] | None = None) -> int:
         argv: The arguments after the program name.
 
     Returns:
-        The exit status: 0 on success, 1 when ``check`` finds a failure, 2 for bad options
-        (reported as one line on stderr, no traceback).
+        The exit status: 0 on success, 1 when ``check`` finds a failure, 2 for bad options or
+        an output that cannot be written (reported as one line on stderr, no traceback, checked
+        before any work), 130 when interrupted (Ctrl-C).
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        if args.command is None:
+            parser.error("the following arguments are required: {plot,report,check}")
+        if args.command == "plot" and args.kind is None:
+            raise _Usage(
+                "equibasis plot: error: the following arguments are required: "
+                "{radial,angle,torsion,harmonics} (see 'equibasis plot --help')"
+            )
         if args.command in ("plot", "report"):
             import matplotlib
 
@@ -330,3 +392,6 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as error:
         print(f"equibasis: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's status for SIGINT
+        print("equibasis: interrupted", file=sys.stderr)
+        return 130

@@ -29,6 +29,7 @@ import math
 import torch
 
 from equibasis._radius_graph import edge_vectors, radius_graph
+from equibasis._runtime import values_known
 from equibasis._validation import check_float_tensor, check_int, check_last_dim
 
 __all__ = [
@@ -54,6 +55,15 @@ def _check_index(name: str, value: object) -> torch.Tensor:
     if value.dtype not in (torch.int32, torch.int64):
         raise TypeError(f"{name} must be an integer (int64) tensor, received {value.dtype}")
     return value.long()
+
+
+def _check_range(name: str, index: torch.Tensor, size: int, what: str) -> None:
+    """Entries of ``index`` must lie in ``[0, size)``: torch would wrap negatives silently."""
+    if not values_known(index) or index.numel() == 0:
+        return
+    lo, hi = int(index.min()), int(index.max())
+    if lo < 0 or hi >= size:
+        raise ValueError(f"{name} entries must lie in [0, {size}) ({what}), received [{lo}, {hi}]")
 
 
 def _check_pos(pos: object) -> torch.Tensor:
@@ -115,6 +125,8 @@ def _triplet_vectors(
             "idx_i, idx_j and idx_k must have one shape, received "
             f"{tuple(idx_i.shape)}, {tuple(idx_j.shape)}, {tuple(idx_k.shape)}"
         )
+    for name, index in (("idx_i", idx_i), ("idx_j", idx_j), ("idx_k", idx_k)):
+        _check_range(name, index, pos.shape[0], "rows of pos")
     return pos[idx_i], pos[idx_j], pos[idx_k]
 
 
@@ -178,6 +190,9 @@ def triplets(
     if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
         raise ValueError(f"edge_index refers to nodes outside [0, num_nodes = {num_nodes})")
 
+    # Nodes above the largest index have no edges and take no part: sizing the tables by the
+    # largest index keeps a huge num_nodes from allocating O(num_nodes) memory.
+    num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
     # Incoming edges of each node, sorted by (target, source): a CSR adjacency k -> j.
     order = torch.argsort(target * num_nodes + source, stable=True)
     in_degree = torch.bincount(target, minlength=num_nodes)
@@ -222,7 +237,8 @@ def spherenet_angle(
 
     Raises:
         TypeError: If ``pos`` is not floating point or an index is not an integer tensor.
-        ValueError: If ``pos`` is not ``(N, 3)`` or the index shapes differ.
+        ValueError: If ``pos`` is not ``(N, 3)``, the index shapes differ or an index lies
+            outside ``[0, N)``.
 
     Example:
         >>> pos = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
@@ -260,7 +276,8 @@ def dimenet_angle(
 
     Raises:
         TypeError: If ``pos`` is not floating point or an index is not an integer tensor.
-        ValueError: If ``pos`` is not ``(N, 3)`` or the index shapes differ.
+        ValueError: If ``pos`` is not ``(N, 3)``, the index shapes differ or an index lies
+            outside ``[0, N)``.
 
     Example:
         >>> pos = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
@@ -299,7 +316,8 @@ def dimenetpp_angle(
 
     Raises:
         TypeError: If ``pos`` is not floating point or an index is not an integer tensor.
-        ValueError: If ``pos`` is not ``(N, 3)`` or the index shapes differ.
+        ValueError: If ``pos`` is not ``(N, 3)``, the index shapes differ or an index lies
+            outside ``[0, N)``.
 
     Example:
         >>> pos = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [-1.0, 0.0, 0.0]])
@@ -363,7 +381,8 @@ def spherenet_torsion(
 
     Raises:
         TypeError: If ``pos`` is not floating point or an index is not an integer tensor.
-        ValueError: If ``pos`` is not ``(N, 3)`` or the index shapes differ.
+        ValueError: If ``pos`` is not ``(N, 3)``, the index shapes differ or an index lies
+            outside ``[0, N)``.
 
     Example:
         >>> pos = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -383,6 +402,8 @@ def spherenet_torsion(
             f"idx_ji must have the shape of idx_i {tuple(idx_i.shape)}, "
             f"received {tuple(idx_ji.shape)}"
         )
+    if values_known(idx_ji) and idx_ji.numel() and int(idx_ji.min()) < 0:
+        raise ValueError(f"idx_ji must be >= 0 (edge indices), received {int(idx_ji.min())}")
     device = pos.device
     num = idx_ji.numel()
     if num == 0:
@@ -456,7 +477,8 @@ def comenet_angles(
 
     Raises:
         TypeError: If ``pos`` is not floating point or ``edge_index`` not an integer tensor.
-        ValueError: If ``pos`` is not ``(N, 3)`` or ``edge_index`` not ``(2, E)``.
+        ValueError: If ``pos`` is not ``(N, 3)``, ``edge_index`` not ``(2, E)`` or an entry
+            of ``edge_index`` lies outside ``[0, min(num_nodes, N))``.
 
     Example:
         >>> pos = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.5, 0.0]])
@@ -475,6 +497,12 @@ def comenet_angles(
     if edge_index.ndim != 2 or edge_index.shape[0] != 2:
         raise ValueError(f"edge_index must have shape (2, E), received {tuple(edge_index.shape)}")
     num_nodes = pos.shape[0] if num_nodes is None else check_int("num_nodes", num_nodes)
+    _check_range("edge_index", edge_index, min(num_nodes, pos.shape[0]), "nodes: rows of pos")
+    # Nodes above the largest index have no edges, and one such node does what any number of
+    # them does (it masks edge 0, the DIG quirk below): the per-node tables need at most
+    # max + 2 rows, whatever num_nodes says (a huge one would allocate O(num_nodes)).
+    if edge_index.numel():
+        num_nodes = min(num_nodes, int(edge_index.max()) + 2)
     j, i = edge_index
     vecs = pos[j] - pos[i]
     dist = _safe_norm(vecs)

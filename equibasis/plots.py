@@ -581,6 +581,10 @@ def _real_harmonics(lmax: int, xyz: np.ndarray) -> np.ndarray:
     return y.numpy().reshape(*xyz.shape[:-1], (lmax + 1) ** 2)
 
 
+# Largest degree plot_spherical_harmonics draws: (lmax + 1)^2 panels, 121 at 10 (about 30 s)
+MAX_HARMONICS_LMAX = 10
+
+
 def plot_spherical_harmonics(
     lmax: int = 3,
     interactive: bool = False,
@@ -613,9 +617,20 @@ def plot_spherical_harmonics(
 
     Raises:
         ImportError: If ``interactive`` and plotly is not installed.
-        ValueError: If ``lmax < 0``.
+        ValueError: If ``lmax < 0`` or ``lmax > 10`` (:data:`MAX_HARMONICS_LMAX`: one panel
+            per (l, m), 121 at lmax = 10, about 30 s on 2 cores; checked before anything is
+            allocated).
     """
     lmax = check_int("lmax", lmax, minimum=0)
+    if lmax > MAX_HARMONICS_LMAX:
+        panels = (lmax + 1) ** 2
+        gib = panels * 2 * 48 * 48 * 8 / 2**30
+        raise ValueError(
+            f"lmax must be <= {MAX_HARMONICS_LMAX} for a figure of the harmonics, received "
+            f"{lmax}: it draws one 3-D panel per (l, m), {panels} panels here (~{gib:.2g} GiB "
+            "of samples at the default resolution), unreadable and slow (lmax = "
+            f"{MAX_HARMONICS_LMAX}: {(MAX_HARMONICS_LMAX + 1) ** 2} panels, about 30 s)"
+        )
     if resolution is None:
         resolution = 40 if interactive else 48
     resolution = check_int("resolution", resolution, minimum=4)

@@ -18,7 +18,9 @@ basis                     formula                                         origin
 NaN handling (a documented choice): bases whose cutoff or fast path would turn a NaN or
 infinite distance into a plausible number raise ``ValueError`` instead (``check_finite``: one
 reduction per call, skipped while ``torch.compile`` traces). Every basis here checks, so a NaN
-never leaves a radial basis silently.
+never leaves a radial basis silently. Negative distances raise ``ValueError`` as well (one more
+reduction); huge finite distances give the right limit (0 beyond a cutoff, :math:`j_l \to 0`),
+not NaN.
 """
 
 import math
@@ -43,8 +45,16 @@ __all__ = ["BernsteinRBF", "BesselRBF", "ExpNormalRBF", "GaussianRBF", "Spherica
 
 
 def _check_distances(r: object) -> Tensor:
-    """Type check, then reject NaN/inf (a cutoff mask would otherwise hide them)."""
-    return check_finite("r", check_float_tensor("r", r))
+    r"""Type check, then reject NaN/inf (a cutoff mask would otherwise hide them) and r < 0.
+
+    A distance is a norm: a negative one is a bug upstream (e.g. a signed coordinate passed as
+    r), and some bases would return plausible-looking or huge values for it (Bernstein's
+    :math:`e^{-\alpha r}` exceeds 1). The polar bases reject negative distances too.
+    """
+    r = check_finite("r", check_float_tensor("r", r))
+    if values_known(r) and r.numel() and bool((r < 0).any()):
+        raise ValueError(f"r must be >= 0 (distances), received min {float(r.detach().min()):.6g}")
+    return r
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,7 +244,8 @@ class BesselRBF(DistanceInput):
 
     Raises:
         ValueError: If ``num_basis < 1``, ``cutoff <= 0``, ``envelope_exponent < 0``; (forward)
-            NaN/inf distances.
+            NaN/inf or negative distances; with ``zero_beyond_cutoff=False``, distances whose
+            envelope polynomial overflows the dtype (the message gives the bound).
         TypeError: If ``r`` is not a floating-point tensor.
 
     Example:
@@ -281,7 +292,13 @@ class BesselRBF(DistanceInput):
         # direct form loses its derivatives to cancellation (and is 0/0 at x = 0).
         x0 = self._series_bound
         ax = x.abs()
-        ax_safe = ax.clamp(min=x0)
+        if self._envelope_options[1]:  # zero beyond the cutoff
+            # the value is 0 beyond the cutoff (smooth = 0); clamping keeps sin(f x) finite there
+            # (f x overflows to inf for r near the dtype's maximum, and sin(inf) * 0 is NaN)
+            ax_safe = ax.clamp(min=x0, max=1.0)
+        else:
+            self._check_envelope_range(x)
+            ax_safe = ax.clamp(min=x0)
         out = torch.sin(ax_safe.unsqueeze(-1) * freq) * (smooth / ax_safe).unsqueeze(-1)
         if not values_known(r):
             small = ax < x0
@@ -294,6 +311,26 @@ class BesselRBF(DistanceInput):
             index = (ax < x0).nonzero(as_tuple=True)
             out.index_put_(index, self._series(x[index], freq) * smooth[index].unsqueeze(-1))
         return out
+
+    def _check_envelope_range(self, x: Tensor) -> None:
+        """Without the zero beyond the cutoff the envelope is a polynomial of degree p + 2 in x.
+
+        It overflows (inf - inf = NaN) once c x^(p+2) passes the dtype's maximum: such a
+        distance (~3e5 cutoffs in float32) has no representable value, so it is refused.
+        """
+        if not values_known(x) or x.numel() == 0:
+            return
+        p = self._envelope_options[0]
+        # |a| + |b| + |c| of DimeNet's envelope bounds the polynomial's leading terms (x >= 1)
+        coeff = (p + 1) * (p + 2) / 2 + p * (p + 2) + p * (p + 1) / 2
+        limit = (torch.finfo(x.dtype).max / (4 * coeff)) ** (1.0 / (p + 2))
+        largest = float(x.detach().abs().max())
+        if largest >= limit:
+            raise ValueError(
+                f"r / cutoff must be < {limit:.4g} in {x.dtype} for "
+                f"BesselRBF(zero_beyond_cutoff=False): its envelope polynomial (degree {p + 2}) "
+                f"overflows beyond that; received r / cutoff = {largest:.4g}"
+            )
 
     @staticmethod
     def _series(x: Tensor, freq: Tensor) -> Tensor:
@@ -485,6 +522,10 @@ class ExpNormalRBF(DistanceInput):
 # --------------------------------------------------------------------------------------------
 
 
+# BernsteinRBF at r = 0: derivatives exact up to this order (terms k above it vanish there)
+_ZERO_ORDER = 8
+
+
 class BernsteinRBF(DistanceInput):
     r"""SpookyNet's exponential Bernstein basis, times SpookyNet's smooth cutoff.
 
@@ -494,12 +535,18 @@ class BernsteinRBF(DistanceInput):
 
         f(r) = \exp\!\left(-\frac{r^2}{(c - r)(c + r)}\right) \ (r < c), \qquad 0 \ (r \ge c).
 
-    The binomial and exponential factors are combined in log space,
-    :math:`\exp(\log\binom{K-1}{k} - (K-1-k)\alpha r)`, and :math:`(1 - x)^k` (with
-    :math:`1 - x` from ``expm1``, accurate at small r) by repeated multiplication, which keeps
-    the exact limits at ``r = 0`` (:math:`e_0 = 1`, others 0) and finite derivatives there.
-    SpookyNet's own log-space form :math:`k \log(1-x)` gives NaN at r = 0. The basis sums to
-    :math:`f(r)` (partition of unity).
+    All three factors are combined in log space,
+    :math:`\exp(\log\binom{K-1}{k} - (K-1-k)\alpha r + k \log(1 - x))` (with :math:`1 - x`
+    from ``expm1``, accurate at small r), so no factor overflows on its own: a binomial weight
+    above the dtype's maximum (from K of about 130 in float32, 1,030 in float64) times a power
+    that underflows would be ``inf * 0 = NaN``. At ``r = 0`` exactly (:math:`\log 0`) the
+    polynomial form :math:`\binom{K-1}{k} x^{K-1-k} (1-x)^k` is used, its weight clamped where
+    it would overflow, and the terms k > 8 (which vanish there with their first k - 1
+    derivatives) set to 0: exact limits (:math:`e_0 = 1`, others 0) and derivatives exact to
+    8th order there.
+    SpookyNet's own log-space form gives NaN at r = 0. The basis sums to :math:`f(r)`
+    (partition of unity). The log binomials come from ``math.comb`` (exact) up to K = 1,001 and
+    from ``lgamma`` beyond (relative error ~1e-16 K log K), so construction stays fast.
 
     Args:
         num_basis: Number of functions K (>= 1).
@@ -530,25 +577,47 @@ class BernsteinRBF(DistanceInput):
         self.cutoff = check_positive("cutoff", cutoff)
         self.alpha = check_positive("alpha", alpha)
         n = self.num_basis - 1
-        log_binom = [math.log(math.comb(n, k)) for k in range(self.num_basis)]  # exact 0 at ends
+        if n <= 1000:
+            log_binom = [math.log(math.comb(n, k)) for k in range(self.num_basis)]  # exact
+        else:  # math.comb of huge integers is slow (14 s for K = 10^4); lgamma is instant
+            log_binom = [
+                math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+                for k in range(self.num_basis)
+            ]
+            log_binom[0] = log_binom[-1] = 0.0  # exact at the ends
         self.register_buffer("log_binom", torch.tensor(log_binom, dtype=torch.float64))
         power = torch.arange(n, -1, -1, dtype=torch.float64)  # exponent of x = exp(-alpha r)
         self.register_buffer("power", power)
+        self.register_buffer("k", torch.arange(self.num_basis, dtype=torch.float64))
 
     def forward(self, r: Tensor) -> Tensor:
         """Expand distances ``r`` (shape ``(...)``) into ``(..., num_basis)``."""
         _check_distances(r)
-        one_minus_x = -torch.expm1(-self.alpha * r)
-        powers = [torch.ones_like(r)]
-        for _ in range(1, self.num_basis):
+        one_minus_x = -torch.expm1(-self.alpha * r)  # (...,)
+        k = self.k.to(r.dtype)
+        log_binom = self.log_binom.to(r.dtype)
+        log_x_part = log_binom - (self.alpha * self.power).to(r.dtype) * r.unsqueeze(-1)
+        positive = one_minus_x > 0
+        u = torch.where(positive, one_minus_x, 1.0).unsqueeze(-1)  # double where: log(0)
+        values = torch.exp(log_x_part + k * torch.log(u))  # (..., K)
+        # r = 0: the polynomial form with (1 - x)^k by repeated multiplication (pow's second
+        # derivative is NaN at 0), exact with its derivatives to order _ZERO_ORDER there:
+        # the terms k > _ZERO_ORDER vanish at r = 0 with their first k - 1 derivatives.
+        # Weights are clamped so that exp stays finite where this branch is not used.
+        m = min(self.num_basis, _ZERO_ORDER + 1)
+        powers = [torch.ones_like(one_minus_x)]
+        for _ in range(1, m):
             powers.append(powers[-1] * one_minus_x)
-        rate = (self.alpha * self.power).to(r.dtype)
-        log_part = self.log_binom.to(r.dtype) - rate * r.unsqueeze(-1)
+        bound = 0.5 * math.log(torch.finfo(r.dtype).max)
+        at_zero = torch.exp(log_x_part[..., :m].clamp(max=bound)) * torch.stack(powers, dim=-1)
+        if m < self.num_basis:
+            at_zero = torch.cat([at_zero, at_zero.new_zeros((*r.shape, self.num_basis - m))], -1)
+        values = torch.where(positive.unsqueeze(-1), values, at_zero)
         c = self.cutoff
         inside = r < c
         r_in = torch.where(inside, r, 0.0)
         cut = torch.where(inside, torch.exp(-r_in * r_in / ((c - r_in) * (c + r_in))), 0.0)
-        return torch.exp(log_part) * torch.stack(powers, dim=-1) * cut.unsqueeze(-1)
+        return values * cut.unsqueeze(-1)
 
     def extra_repr(self) -> str:
         """Hyperparameters shown by ``repr``."""

@@ -133,7 +133,8 @@ def spherical_jn(l: int, x: Tensor) -> Tensor:
     double ``where`` (each branch gets a harmless stand-in argument where it is not used), so
     gradients never carry NaN from unused branches. Either way the function is differentiable to
     any order (``gradgradcheck`` passes). Negative ``x`` follows :math:`j_l(-x) = (-1)^l j_l(x)`;
-    NaN propagates.
+    NaN propagates; :math:`j_l(\pm\infty) = 0` (the limit, zero gradient), so an argument that
+    overflowed to infinity (``z r / c`` with a huge finite ``r``) gives 0, not NaN.
 
     Accuracy (tested against mpmath, 50 digits): in float64 the error is below 1e-12 (measured
     5e-15) relative to :math:`|j_l|` where it rises monotonically (:math:`x < l`, values down to
@@ -167,10 +168,18 @@ def spherical_jn(l: int, x: Tensor) -> Tensor:
     check_float_tensor("x", x)
     out_dtype = x.dtype
     xc = x.to(_compute_dtype(x))
+    # j_l(x) -> 0 as |x| -> inf (|j_l(x)| <= 1/|x|), but sin(inf) is NaN: an argument that
+    # overflowed (z r / c with a huge finite r) gets the limit, by double where
+    infinite = xc.isinf()
+    has_inf = not values_known(xc) or bool(infinite.any())
+    if has_inf:
+        xc = torch.where(infinite, 1.0, xc)
     if l >= 2 and xc.device.type == "cpu" and values_known(xc):
         result = _spherical_jn_by_region(l, xc)
     else:
         result = _spherical_jn_dense(l, xc)
+    if has_inf:
+        result = torch.where(infinite, 0.0, result)
     return result.to(out_dtype)
 
 
@@ -232,6 +241,11 @@ def _jn_upward_numpy(l: int, x: np.ndarray) -> np.ndarray:
     return j
 
 
+# Size limits of spherical_jn_zeros (a choice: construction time, not accuracy; see its doc)
+MAX_NUM_SPHERICAL = 64
+MAX_NUM_RADIAL = 4096
+
+
 @functools.lru_cache(maxsize=64)
 def _zeros_table(num_spherical: int, num_radial: int) -> np.ndarray:
     # j_l and j_{l+1} zeros interlace: z_{l,n} < z_{l+1,n} < z_{l,n+1}. Order l needs
@@ -268,7 +282,7 @@ def spherical_jn_zeros(num_spherical: int, num_radial: int) -> Tensor:
     order's roots are bracketed by the previous order's and found by vectorised bisection (in
     float64 numpy, down to adjacent floats) on :math:`j_l` from the upward recurrence, which is
     stable at the roots since :math:`z_{l1} > l`. Accurate to 1e-12 absolute (measured ~1e-14
-    against mpmath); no limit on ``num_radial`` (DIG caps it at 64); no scipy import, (7, 6)
+    against mpmath); ``num_radial`` up to 4096 (DIG caps it at 64); no scipy import, (7, 6)
     takes about 5 ms. The table is computed once per ``(num_spherical, num_radial)`` and cached;
     each call returns a fresh tensor, so callers cannot corrupt the cache.
 
@@ -281,7 +295,9 @@ def spherical_jn_zeros(num_spherical: int, num_radial: int) -> Tensor:
 
     Raises:
         TypeError: If an argument is not an int.
-        ValueError: If an argument is < 1.
+        ValueError: If an argument is < 1, ``num_spherical > 64`` or ``num_radial > 4096``
+            (a guard on construction time: the search costs O(L^3), 24 s at L = 400; the
+            models use L <= 7 and N <= 64).
 
     Example:
         >>> spherical_jn_zeros(2, 2)
@@ -293,6 +309,18 @@ def spherical_jn_zeros(num_spherical: int, num_radial: int) -> Tensor:
     """
     num_spherical = check_int("num_spherical", num_spherical, 1)
     num_radial = check_int("num_radial", num_radial, 1)
+    if num_spherical > MAX_NUM_SPHERICAL:
+        raise ValueError(
+            f"num_spherical must be <= {MAX_NUM_SPHERICAL}, received {num_spherical}: the root "
+            "search costs O(num_spherical^3) (0.2 s at 64, 24 s at 400), and DimeNet and "
+            "SphereNet use at most 7 orders"
+        )
+    if num_radial > MAX_NUM_RADIAL:
+        raise ValueError(
+            f"num_radial must be <= {MAX_NUM_RADIAL}, received {num_radial}: each order's "
+            "bisection runs over num_radial + num_spherical brackets (about 1 s at the limits), "
+            "and the models use at most 64 roots"
+        )
     return torch.from_numpy(_zeros_table(num_spherical, num_radial).copy())
 
 

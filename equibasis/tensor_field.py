@@ -12,6 +12,7 @@ Conventions (see ``docs/tensor_field.md``):
 """
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -20,7 +21,7 @@ from e3nn.nn import FullyConnectedNet
 from torch import nn
 
 from equibasis._radius_graph import edge_vectors, radius_graph
-from equibasis._runtime import recording_graph, static
+from equibasis._runtime import recording_graph, static, values_known
 from equibasis._tracing import Deployable
 from equibasis._validation import (
     check_choice,
@@ -58,6 +59,26 @@ def _irreps_sh(irreps_sh: "int | str | o3.Irreps") -> o3.Irreps:
     if len(irreps) == 0:
         raise ValueError("irreps_sh must contain at least one degree l")
     return irreps
+
+
+def _check_magnitude(vec: torch.Tensor) -> None:
+    """Refuse entries whose square overflows: |v| would be inf and the radial part NaN.
+
+    The bound is sqrt(max float) / 2 (9.2e18 in float32, 6.7e153 in float64; three squares
+    then sum below the maximum): far beyond any cutoff, so such a vector is a unit or data bug,
+    not a long edge. NaN and inf are refused as such.
+    """
+    if not values_known(vec) or vec.numel() == 0:
+        return
+    limit = math.sqrt(torch.finfo(vec.dtype).max) / 2
+    largest = float(vec.detach().abs().amax())  # NaN if any entry is NaN
+    if not math.isfinite(largest):
+        raise ValueError("vec contains NaN or infinite values")
+    if largest >= limit:
+        raise ValueError(
+            f"vec entries must be below {limit:.3g} in magnitude in {vec.dtype} (their squares "
+            f"overflow in |vec|), received {largest:.3g}"
+        )
 
 
 def _check_radial(radial: object) -> nn.Module:
@@ -119,7 +140,8 @@ class EdgeEmbedding(Deployable):
 
     Raises:
         TypeError: If ``radial`` is not a radial-basis module.
-        ValueError: If ``irreps_sh`` or ``normalization`` is invalid.
+        ValueError: If ``irreps_sh`` or ``normalization`` is invalid; (forward) if an entry of
+            ``vec`` is so large that its square overflows (the message gives the bound).
 
     Example:
         >>> from equibasis.radial import BesselRBF
@@ -163,6 +185,7 @@ class EdgeEmbedding(Deployable):
     def forward(self, vec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Radial features (enveloped) and spherical harmonics of ``vec`` (see class doc)."""
         vec = check_last_dim("vec", check_float_tensor("vec", vec), 3)
+        _check_magnitude(vec)
         if (torch.is_grad_enabled() and vec.requires_grad) or recording_graph():
             r = torch.linalg.vector_norm(vec, dim=-1)  # its gradient at 0 is 0, not NaN
             radial = self.radial(r) * self.cutoff_fn(r).unsqueeze(-1)
@@ -201,7 +224,9 @@ def _tfn_paths(
 
 
 @static
-def _check_node_features(x: object, pos: torch.Tensor, dim: int) -> torch.Tensor:
+def _check_node_features(
+    x: object, pos: torch.Tensor, dim: int, dtype: torch.dtype
+) -> torch.Tensor:
     x = check_float_tensor("x", x)
     if x.ndim != 2 or x.shape[1] != dim or x.shape[0] != pos.shape[0]:
         raise ValueError(
@@ -209,6 +234,12 @@ def _check_node_features(x: object, pos: torch.Tensor, dim: int) -> torch.Tensor
             f"received {tuple(x.shape)}"
         )
     check_same_device(x=x, pos=pos)
+    for name, value in (("x", x), ("pos", pos)):
+        if isinstance(value, torch.Tensor) and value.dtype != dtype:
+            raise TypeError(
+                f"{name} is {value.dtype} but the module's parameters are {dtype}: call "
+                f"conv.to({value.dtype}) (e.g. .double()) or pass {dtype} inputs"
+            )
     return x
 
 
@@ -248,7 +279,8 @@ class TensorFieldConv(Deployable):
         irreps_sh: Harmonics of the filter: ``lmax`` (int) or irreps such as ``"0e + 1o + 2e"``.
         radial: Radial basis module (attributes ``num_basis``, ``cutoff``), e.g.
             :class:`equibasis.radial.BesselRBF`.
-        hidden: Hidden layer widths of the radial MLP (may be empty: a linear map).
+        hidden: Hidden layer widths of the radial MLP (may be empty: a linear map); an int is
+            one hidden layer of that width.
         cutoff_fn: Envelope; ``None`` uses ``PolynomialCutoff(radial.cutoff, p=6)``.
         normalization: Harmonics normalization (``"component"`` default).
         aggregation: ``"sum"`` (divide by ``sqrt(num_neighbors)``) or ``"mean"``.
@@ -260,7 +292,8 @@ class TensorFieldConv(Deployable):
         parameters are created in torch's default dtype; call ``.double()`` for float64.
 
     Raises:
-        TypeError: If ``radial`` is not a radial-basis module.
+        TypeError: If ``radial`` is not a radial-basis module; (forward) if ``x`` or ``pos``
+            has another dtype than the module's parameters.
         ValueError: On invalid irreps, widths, aggregation or input shapes.
 
     Example:
@@ -296,6 +329,13 @@ class TensorFieldConv(Deployable):
             raise ValueError(
                 "irreps_in and irreps_out must be non-empty, "
                 f"received {irreps_in!r}, {irreps_out!r}"
+            )
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+            hidden = (hidden,)  # one hidden layer
+        if not isinstance(hidden, Sequence) or isinstance(hidden, str):
+            raise TypeError(
+                f"hidden must be an int or a sequence of ints (layer widths), received "
+                f"{type(hidden).__name__} {hidden!r}"
             )
         hidden = [check_int("hidden", h, minimum=1) for h in hidden]
         self.aggregation = check_choice("aggregation", aggregation, ("sum", "mean"))
@@ -334,7 +374,7 @@ class TensorFieldConv(Deployable):
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         """Convolve node features ``x`` over the graph (see class doc for shapes)."""
-        x = _check_node_features(x, pos, self._dim_in)
+        x = _check_node_features(x, pos, self._dim_in, next(self.mlp.parameters()).dtype)
         vec, _ = edge_vectors(pos, edge_index)
         source, target = edge_index[0], edge_index[1]
         radial, sh = self.embedding(vec)

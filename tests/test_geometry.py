@@ -301,3 +301,64 @@ def test_comenet_bad_input():
         comenet_angles(torch.rand(3, 3), torch.zeros(3, dtype=torch.long))
     empty = comenet_angles(torch.rand(3, 3), torch.zeros(2, 0, dtype=torch.long))
     assert all(t.numel() == 0 for t in empty)
+
+
+# ------------------------------------------------------------------------------------------
+# hardening (issue 16): negative indices, odd dtypes, wrong or huge num_nodes
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", [spherenet_angle, dimenet_angle, dimenetpp_angle, "torsion"])
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_negative_triplet_indices_are_rejected(fn, which):
+    # torch would wrap -1 silently to the last atom
+    pos = torch.randn(4, 3)
+    idx = [torch.tensor([0, 1]), torch.tensor([1, 2]), torch.tensor([2, 3])]
+    idx[which] = torch.tensor([-1, 1])
+    name = ("idx_i", "idx_j", "idx_k")[which]
+    with pytest.raises(ValueError, match=rf"{name} entries must lie in \[0, 4\) .*\[-1, \d\]"):
+        if fn == "torsion":
+            spherenet_torsion(pos, *idx, torch.tensor([0, 1]))
+        else:
+            fn(pos, *idx)
+    idx[which] = torch.tensor([4, 1])  # one past the end
+    with pytest.raises(ValueError, match=rf"{name} entries must lie in \[0, 4\)"):
+        spherenet_angle(pos, *idx)
+
+
+def test_spherenet_torsion_rejects_a_negative_idx_ji():
+    # was "bincount only supports ... non-negative" / "minlength should be >= 0"
+    pos = torch.randn(4, 3)
+    i, j, k = torch.tensor([0, 0]), torch.tensor([1, 1]), torch.tensor([2, 3])
+    for ji in (torch.tensor([-1, -1]), torch.tensor([0, -2])):
+        with pytest.raises(ValueError, match=r"idx_ji must be >= 0 \(edge indices\)"):
+            spherenet_torsion(pos, i, j, k, ji)
+
+
+def test_comenet_rejects_indices_outside_num_nodes_or_pos():
+    pos = torch.randn(3, 3)
+    edge_index = torch.tensor([[1, 2, 0, 0], [0, 0, 1, 2]])
+    with pytest.raises(ValueError, match=r"edge_index entries must lie in \[0, 2\)"):
+        comenet_angles(pos, edge_index, num_nodes=2)  # was a raw scatter error
+    with pytest.raises(ValueError, match=r"edge_index entries must lie in \[0, 3\).*\[-1, 2\]"):
+        comenet_angles(pos, torch.tensor([[1, -1], [0, 2]]))
+    with pytest.raises(ValueError, match=r"edge_index entries must lie in \[0, 3\)"):
+        comenet_angles(pos, torch.tensor([[1, 3], [0, 2]]), num_nodes=5)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_huge_num_nodes_gives_the_same_answer(seed):
+    # nodes without edges take no part: a huge num_nodes allocated 80 GB before
+    pos, edge_index = _molecule(seed)
+    pos, edge_index = torch.tensor(pos), torch.tensor(edge_index)
+    n = pos.shape[0]
+    for got, ref in zip(
+        triplets(edge_index, num_nodes=10**12), triplets(edge_index, num_nodes=n), strict=True
+    ):
+        assert torch.equal(got, ref)
+    # one isolated node masks edge 0 (the DIG quirk); any number of them does the same
+    for num_nodes in (n, n + 1):
+        ref = comenet_angles(pos, edge_index, num_nodes=num_nodes)
+        big = num_nodes if num_nodes == n else 10**12
+        for got, want in zip(comenet_angles(pos, edge_index, num_nodes=big), ref, strict=True):
+            torch.testing.assert_close(got, want, rtol=0, atol=0)

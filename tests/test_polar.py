@@ -487,6 +487,7 @@ def test_pyg_gradients_finite_away_from_zero():
     assert all(bool(torch.isfinite(g).all()) for g in grads)
 
 
+@pytest.mark.slow  # 28 s in all (2-4 s per torsion case, gradgradcheck) on 2 loaded cores
 @pytest.mark.parametrize(
     ("cls", "kwargs"), [*FINITE_CASES, (AngleBasis, {"variant": "pyg"})], ids=str
 )

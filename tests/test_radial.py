@@ -263,13 +263,36 @@ def test_interface_shape_dtype_device(basis, dtype, device):
 
 @pytest.mark.parametrize("basis", _all_bases(), ids=repr)
 def test_gradcheck(basis):
-    # 0 exactly, small, interior, around the cutoff (4.0), beyond
+    # small, interior, around the cutoff (4.0), beyond; r = 0 is checked one-sided below
+    # (central differences would step to r < 0, which the bases reject)
     r = torch.tensor(
-        [0.0, 1e-4, 0.3, 1.7, 3.2, 3.999, 4.001, 5.5, 11.0], dtype=torch.float64
+        [1e-4, 0.3, 1.7, 3.2, 3.999, 4.001, 5.5, 11.0], dtype=torch.float64
     ).requires_grad_()
     basis = basis.double() if not isinstance(basis, BesselRBF) else basis
     assert torch.autograd.gradcheck(basis, (r,))
     assert torch.autograd.gradgradcheck(basis, (r,))
+
+
+@pytest.mark.parametrize("basis", _all_bases(), ids=repr)
+def test_derivatives_at_zero_are_the_one_sided_limits(basis):
+    # first and second derivatives at r = 0 exactly equal their limits from r > 0 (a Taylor
+    # fit of the values at h, 2h: f'(0) ~ (4 f(h) - f(2h) - 3 f(0)) / 2h)
+    basis = basis.double()
+
+    def derivatives(r0: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        r = torch.tensor([r0], dtype=torch.float64, requires_grad=True)
+        out = basis(r).reshape(-1)
+        d1 = torch.stack([torch.autograd.grad(o, r, create_graph=True)[0][0] for o in out])
+        d2 = torch.stack([torch.autograd.grad(g, r, retain_graph=True)[0][0] for g in d1])
+        return out.detach(), d1.detach(), d2
+
+    f0, d1, d2 = derivatives(0.0)
+    h = 1e-4
+    fh, d1h, _ = derivatives(h)
+    f2h, _, _ = derivatives(2 * h)
+    scale = f0.abs().max() + d1.abs().max() + d2.abs().max()
+    torch.testing.assert_close(d1, (4 * fh - f2h - 3 * f0) / (2 * h), rtol=0, atol=1e-6 * scale)
+    torch.testing.assert_close(d2, (d1h - d1) / h, rtol=0, atol=1e-3 * scale)
 
 
 @pytest.mark.parametrize("basis", _all_bases(), ids=repr)
@@ -347,3 +370,79 @@ def test_torch_compile_smoke():
     torch.testing.assert_close(out, rbf(r))
     (g,) = torch.autograd.grad(out.sum(), r)
     assert torch.isfinite(g).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# hardening (issue 16): many functions, negative and huge distances, construction guards
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("num", "dtype"),
+    [(200, torch.float32), (1200, torch.float64), (10_000, torch.float64)],
+)
+def test_bernstein_many_functions_is_the_binomial_pmf(num, dtype):
+    # float32 overflowed from ~140 functions (binomial weight inf times a power 0 = NaN),
+    # float64 from ~1,100; 10^4 functions took 14 s to build
+    cutoff, alpha = 5.0, 0.5
+    r = np.array([0.0, 0.01, 0.5, 2.0, 4.5])
+    out = BernsteinRBF(num, cutoff, alpha)(torch.tensor(r, dtype=dtype))
+    assert torch.isfinite(out).all()
+    cut = np.exp(-(r**2) / (cutoff**2 - r**2))
+    pmf = scipy.stats.binom.pmf(np.arange(num), num - 1, 1 - np.exp(-alpha * r)[:, None])
+    atol = 1e-6 if dtype == torch.float32 else 1e-12
+    np.testing.assert_allclose(out.double().numpy(), pmf * cut[:, None], rtol=1e-3, atol=atol)
+    np.testing.assert_allclose(out.double().sum(-1).numpy(), cut, rtol=10 * atol)
+
+
+@pytest.mark.parametrize("basis", _all_bases(), ids=repr)
+def test_negative_distances_are_rejected(basis, dtype):
+    # Bernstein returned up to 5.7e4 at r = -1; the polar bases already rejected r < 0
+    with pytest.raises(ValueError, match=r"r must be >= 0 \(distances\), received min -1"):
+        basis(torch.tensor([0.5, -1.0, 2.0], dtype=dtype))
+
+
+@pytest.mark.parametrize("basis", _all_bases(), ids=repr)
+def test_huge_finite_distances_give_the_limit(basis, dtype):
+    # f r / c overflows to inf (sin(inf) = NaN): BesselRBF()(3e38) gave NaN
+    huge = torch.finfo(dtype).max / 2
+    r = torch.tensor([1.0, huge], dtype=dtype, requires_grad=True)
+    if isinstance(basis, BesselRBF) and not basis.envelope.zero_beyond_cutoff:
+        # DIG's envelope polynomial has no representable value there: refused, bound named
+        with pytest.raises(ValueError, match=r"r / cutoff must be < .* overflows"):
+            basis(r)
+        return
+    out = basis(r)
+    assert torch.isfinite(out).all()
+    far = out[1]
+    if isinstance(basis, SphericalBesselRBF):
+        assert far.abs().max() <= basis.norm.max() / 1e10  # |j_l(x)| <= 1 / x
+    else:
+        assert (far == 0).all()  # beyond the cutoff, or a Gaussian tail that underflows
+    (grad,) = torch.autograd.grad(out.sum(), r)
+    assert torch.isfinite(grad).all()
+
+
+def test_bessel_without_zero_beyond_cutoff_is_right_up_to_its_bound():
+    rbf = BesselRBF(num_basis=3, cutoff=5.0, zero_beyond_cutoff=False)
+    r = torch.tensor([101.3, 12345.6], dtype=torch.float64)  # r / c below the float32 bound
+    ref = rbf(r)
+    scale = ref.abs().amax(-1, keepdim=True)  # float32 rounds sin(f x) at x ~ 2e3 to ~1e-3
+    torch.testing.assert_close(rbf(r.float()).double() / scale, ref / scale, rtol=0, atol=1e-2)
+    with pytest.raises(ValueError, match=r"must be < 3\.1\d+e\+04 in torch\.float32"):
+        rbf(torch.tensor([5.0 * 4e4]))
+    assert torch.isfinite(rbf(torch.tensor([5.0 * 4e4], dtype=torch.float64))).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((400, 2), r"num_spherical must be <= 64, received 400: the root search costs"),
+        ((10_000, 1), r"num_spherical must be <= 64"),
+        ((2, 100_000), r"num_radial must be <= 4096"),
+    ],
+)
+def test_spherical_bessel_construction_is_bounded(args, match):
+    # (400, 2) took 24 s and (10^4, 1) did not finish
+    with pytest.raises(ValueError, match=match):
+        SphericalBesselRBF(*args)

@@ -200,3 +200,15 @@ def test_radius_graph_errors(kwargs, error, match):
 def test_edge_vectors_errors(edge_index, error, match):
     with pytest.raises(error, match=match):
         edge_vectors(torch.zeros(3, 3), edge_index)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int16, torch.int32])
+def test_edge_vectors_reads_any_integer_dtype_as_indices(dtype):
+    # torch reads a uint8 index tensor as a boolean mask: wrong vectors and edge count
+    pos = torch.randn(5, 3, dtype=torch.float64)
+    edge_index = torch.tensor([[1, 2, 4, 0], [0, 0, 3, 4]])
+    ref_vec, ref_dist = edge_vectors(pos, edge_index)
+    vec, dist = edge_vectors(pos, edge_index.to(dtype))
+    assert vec.shape == (4, 3)
+    torch.testing.assert_close(vec, pos[[1, 2, 4, 0]] - pos[[0, 0, 3, 4]])
+    torch.testing.assert_close((vec, dist), (ref_vec, ref_dist))

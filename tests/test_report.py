@@ -55,6 +55,7 @@ def quick_report(tmp_path_factory):
     return code, out, stderr.getvalue(), stdout.getvalue()
 
 
+@pytest.mark.slow  # the quick report (the module fixture): ~15 s on 2 loaded cores
 def test_quick_report_writes_markdown_html_and_figures(quick_report):
     code, out, _, stdout = quick_report
     assert code == 0 and "index.md" in stdout
@@ -67,13 +68,17 @@ def test_quick_report_writes_markdown_html_and_figures(quick_report):
     page = (out / "index.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(images)  # self-contained
     assert "<table>" in page and "<h2" in page
+    # built in a staging folder and moved into place: nothing of it is left or named
+    assert not list(out.glob(".partial*")) and ".partial" not in markdown + page
 
 
+@pytest.mark.slow
 def test_quick_report_structure_is_golden(quick_report):
     _, out, _, _ = quick_report
     assert _structure((out / "index.md").read_text(encoding="utf-8")) == GOLDEN_STRUCTURE
 
 
+@pytest.mark.slow
 def test_quick_report_header_says_how_it_was_made(quick_report):
     _, out, _, _ = quick_report
     head = (out / "index.md").read_text(encoding="utf-8").split("## ")[0]
@@ -82,11 +87,13 @@ def test_quick_report_header_says_how_it_was_made(quick_report):
         assert word in head
 
 
+@pytest.mark.slow
 def test_quick_report_shows_progress_on_stderr(quick_report):
     _, _, stderr, _ = quick_report
     assert "equibasis report [" in stderr and "6/6 done" in stderr
 
 
+@pytest.mark.slow
 def test_quick_report_has_no_failed_section(quick_report):
     _, out, _, _ = quick_report
     markdown = (out / "index.md").read_text(encoding="utf-8")

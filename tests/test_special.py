@@ -220,3 +220,29 @@ def test_legendre_bad_input():
         legendre(-1, torch.zeros(2))
     with pytest.raises(TypeError, match="x must be a floating-point tensor"):
         legendre(2, torch.zeros(2, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("l", [0, 1, 2, 5])
+def test_spherical_jn_at_infinity_is_the_limit(dtype, l):
+    # z r / c overflows to inf for a huge finite r; sin(inf) / inf would be NaN
+    x = torch.tensor([3.0, float("inf"), -float("inf"), float("nan")], dtype=dtype)
+    x.requires_grad_()
+    out = spherical_jn(l, x)
+    expected = torch.tensor([sp.spherical_jn(l, 3.0), 0.0, 0.0], dtype=dtype)
+    torch.testing.assert_close(out[:3], expected)
+    assert torch.isnan(out[3])  # NaN still propagates
+    (grad,) = torch.autograd.grad(out[:3].sum(), x)
+    assert grad[1] == 0 and grad[2] == 0 and torch.isfinite(grad[:3]).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((65, 1), r"num_spherical must be <= 64, received 65: the root search costs"),
+        ((1, 4097), r"num_radial must be <= 4096, received 4097"),
+    ],
+)
+def test_spherical_jn_zeros_size_limits(args, match):
+    with pytest.raises(ValueError, match=match):
+        spherical_jn_zeros(*args)
+    assert spherical_jn_zeros(64, 2).shape == (64, 2)  # the limit itself is allowed

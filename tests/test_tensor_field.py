@@ -66,10 +66,26 @@ def _cloud(n=12, dtype=torch.float64, device="cpu", seed=0):
     return (torch.rand(n, 3, generator=gen, dtype=dtype) * 4.0).to(device)
 
 
+def _e3nn_wigner_d_reaches(l: int) -> bool:
+    """e3nn 0.4.x computes Wigner D only up to l = 11 (0.5 and later: any l)."""
+    try:
+        o3.Irrep(l, 1).D_from_angles(torch.zeros(()), torch.zeros(()), torch.zeros(()))
+    except NotImplementedError:
+        return False
+    return True
+
+
+OLD_E3NN_D = pytest.mark.skipif(
+    not _e3nn_wigner_d_reaches(13), reason="this e3nn's Wigner D stops below l = 13 (e3nn < 0.5)"
+)
+
+
 # ---------------------------------------------------------------- EdgeEmbedding
 
 
-@pytest.mark.parametrize("irreps_sh", [0, 3, "1o", "0e + 2e + 1o", "13o"])
+@pytest.mark.parametrize(
+    "irreps_sh", [0, 3, "1o", "0e + 2e + 1o", pytest.param("13o", marks=OLD_E3NN_D)]
+)
 def test_embedding_equivariant(irreps_sh, dtype, device):
     embed = EdgeEmbedding(irreps_sh, GaussianRBF(num_basis=10, cutoff=CUTOFF)).to(device)
     vec = _cloud(20, dtype, device) - 2.0
@@ -395,3 +411,56 @@ def test_example_training_reduces_loss(example, name):
     losses = example.train(model, graphs, steps=12, lr=1e-2)
     assert all(math.isfinite(v) for v in losses)
     assert losses[-1] < 0.8 * losses[0]
+
+
+# ------------------------------------------------------------------------------------------
+# hardening (issue 16): dtype mismatch, hidden as an int, vectors whose square overflows
+# ------------------------------------------------------------------------------------------
+
+
+def test_conv_dtype_mismatch_names_the_fix():
+    conv = TensorFieldConv("2x0e", "2x0e", 1, GaussianRBF(8, 3.0), hidden=[4])
+    pos = torch.randn(3, 3)
+    edge_index = torch.tensor([[1, 2, 0, 0], [0, 0, 1, 2]])
+    # was an 11-frame e3nn error: "expected m1 and m2 to have the same dtype"
+    with pytest.raises(
+        TypeError,
+        match=r"x is torch\.float64 but the module's parameters are "
+        r"torch\.float32: call conv\.to\(torch\.float64\)",
+    ):
+        conv(torch.randn(3, 2, dtype=torch.float64), pos.double(), edge_index)
+    with pytest.raises(TypeError, match=r"pos is torch\.float64"):
+        conv(torch.randn(3, 2), pos.double(), edge_index)
+    out = conv.double()(torch.randn(3, 2, dtype=torch.float64), pos.double(), edge_index)
+    assert out.dtype == torch.float64
+
+
+def test_conv_hidden_int_is_one_layer():
+    radial = GaussianRBF(8, 3.0)
+    torch.manual_seed(0)
+    a = TensorFieldConv("2x0e", "2x0e + 1x1o", 1, radial, hidden=16)
+    torch.manual_seed(0)
+    b = TensorFieldConv("2x0e", "2x0e + 1x1o", 1, radial, hidden=[16])
+    assert [p.shape for p in a.parameters()] == [p.shape for p in b.parameters()]
+    pos = torch.randn(4, 3)
+    x = torch.randn(4, 2)
+    edge_index = radius_graph(pos, 3.0)
+    torch.testing.assert_close(a(x, pos, edge_index), b(x, pos, edge_index))
+    with pytest.raises(TypeError, match="hidden must be an int or a sequence of ints"):
+        TensorFieldConv("2x0e", "2x0e", 1, radial, hidden=16.0)
+    with pytest.raises(ValueError, match="hidden must be >= 1"):
+        TensorFieldConv("2x0e", "2x0e", 1, radial, hidden=0)
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_embedding_refuses_vectors_whose_square_overflows(dtype, requires_grad):
+    embed = EdgeEmbedding(2, BesselRBF(num_basis=6, cutoff=5.0))
+    big = torch.finfo(dtype).max ** 0.5  # its square is inf
+    vec = torch.tensor([[1.0, 0.0, 0.0], [big, 0.0, 0.0]], dtype=dtype)
+    vec.requires_grad_(requires_grad)
+    # was NaN radial features (no graph) or "r contains NaN or infinite values" (finite input)
+    with pytest.raises(ValueError, match=r"vec entries must be below .* \(their squares overflow"):
+        embed(vec)
+    below = torch.tensor([[1e3, 2.0, -3.0]], dtype=dtype)  # far beyond the cutoff: zeros
+    radial, sh = embed(below)
+    assert (radial == 0).all() and torch.isfinite(sh).all()
