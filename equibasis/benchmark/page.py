@@ -111,14 +111,19 @@ def _figures(groups: dict, out: Path) -> list[str]:
     names.append("mae_vs_num_radial.png")
 
     # MAE against training cost; forces in a second row where a set has them
-    with_forces = [ds for ds in datasets if any(
-        r["row"]["forces_mae"] is not None for k, v in groups.items() if k[0] == ds for r in v)]
+    with_forces = [
+        ds
+        for ds in datasets
+        if any(
+            r["row"]["forces_mae"] is not None for k, v in groups.items() if k[0] == ds for r in v
+        )
+    ]
     rows = 2 if with_forces else 1
     fig, axes = plt.subplots(
         rows, len(datasets), figsize=(6 * len(datasets), 4 * rows), squeeze=False
     )
     for col, ds in enumerate(datasets):
-        for (d, model, basis, n_train), runs in groups.items():
+        for (d, model, basis, _), runs in groups.items():
             if d != ds:
                 continue
             t = statistics.fmean(r["row"]["train_s"] for r in runs)

@@ -113,9 +113,12 @@ class ResultStore:
                 records.append(json.loads(path.read_text()))
             except json.JSONDecodeError:
                 continue
-        key = lambda r: tuple(str(r["row"][c]) for c in ("dataset", "model", "basis")) + (  # noqa: E731
-            r["row"]["n_train"], r["row"]["seed"])
-        return sorted(records, key=key)
+
+        def order(record: dict) -> tuple:
+            row = record["row"]
+            return (row["dataset"], row["model"], row["basis"], row["n_train"], row["seed"])
+
+        return sorted(records, key=order)
 
     def write_csv(self) -> Path:
         """Rebuild ``results.csv`` from the stored runs; returns its path."""

@@ -1,4 +1,4 @@
-"""``equibasis benchmark``: train the grid, store every run, write the CSV, the page, the figures."""
+"""``equibasis benchmark``: train the grid, store every run, write the CSV, page and figures."""
 
 import contextlib
 import time
@@ -17,7 +17,7 @@ __all__ = ["run_benchmark", "run_grid"]
 
 @contextlib.contextmanager
 def _threads(n: int | None) -> Iterator[None]:
-    """torch's intra-op threads for the runs (restored after)."""
+    """Set torch's intra-op threads for the runs (restored after)."""
     before = torch.get_num_threads()
     if n is not None:
         torch.set_num_threads(n)

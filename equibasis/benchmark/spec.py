@@ -70,7 +70,9 @@ def sizes_for(dataset: str, quick: bool) -> Sizes:
     try:
         return _SIZES[(dataset, bool(quick))]
     except KeyError:
-        raise ValueError(f"unknown dataset {dataset!r}; expected qm9, qm9-full or ethanol") from None
+        raise ValueError(
+            f"unknown dataset {dataset!r}; expected qm9, qm9-full or ethanol"
+        ) from None
 
 
 @dataclass(frozen=True)

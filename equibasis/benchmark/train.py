@@ -5,8 +5,9 @@ Recipe (identical for every run of a comparison):
 * data: ``dataset.split(n_train, n_val, n_test, seed)`` (the seed also fixes initialisation and
   batch order); targets are the energies minus a composition fit
   (:class:`~equibasis.datasets.CompositionBaseline`) on every molecule outside the test set
-  (a small training set may miss a rare element; the fit is fixed before training), and the model's energy scale is the
-  standard deviation of those residuals (QM9) or the RMS of the force components (MD);
+  (a small training set may miss a rare element; the fit is fixed before training), and the
+  model's energy scale is the standard deviation of the training residuals (QM9) or the RMS
+  of the force components (MD);
 * loss: :math:`\mathrm{MSE}(E)/s^2 + w_F\,\mathrm{MSE}(\mathbf{F})/s^2` per batch, with
   :math:`w_F` = ``force_weight`` where the set has forces (0 otherwise);
 * Adam, learning rate ``lr`` decayed by a cosine to ``lr / 100`` over all steps, batches of
@@ -101,8 +102,10 @@ def train_run(
     # miss a rare element (QM9's fluorine), and the fit's few numbers are fixed before training
     outside = dataset.split_indices(len(dataset) - spec.n_test, 0, spec.n_test, spec.seed)[0]
     baseline = CompositionBaseline.fit(dataset.subset(outside))
-    residual = {name: part.energy - baseline.predict(part) for name, part in
-                (("train", train), ("val", val), ("test", test))}
+    residual = {
+        name: part.energy - baseline.predict(part)
+        for name, part in (("train", train), ("val", val), ("test", test))
+    }
     if train.has_forces:
         scale = float(train.forces.square().mean().sqrt())
     else:
@@ -148,8 +151,12 @@ def train_run(
             total += float(loss.detach()) * index.numel()
         val_e, val_f = evaluate(model, val, residual["val"], device=device)
         curve.append(
-            {"epoch": epoch + 1, "train_loss": total / len(train), "val_energy_mae": val_e,
-             "val_forces_mae": val_f}
+            {
+                "epoch": epoch + 1,
+                "train_loss": total / len(train),
+                "val_energy_mae": val_e,
+                "val_forces_mae": val_f,
+            }
         )
         if bar is not None:
             bar.update(1)

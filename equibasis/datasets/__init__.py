@@ -23,8 +23,12 @@ __all__ = [
 
 
 def load_dataset(name: str) -> MolecularDataset:
-    """A data set by its benchmark name: ``"qm9"`` (the embedded subset), ``"qm9-full"``
-    (qm9pack, the ``data`` extra) or ``"ethanol"`` (the shipped GFN2-xTB MD frames)."""
+    """Load a data set by its benchmark name.
+
+    Args:
+        name: ``"qm9"`` (the embedded subset), ``"qm9-full"`` (qm9pack, the ``data`` extra) or
+            ``"ethanol"`` (the shipped GFN2-xTB MD frames).
+    """
     if name == "qm9":
         return load_qm9("embedded")
     if name == "qm9-full":

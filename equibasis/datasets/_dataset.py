@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-__all__ = ["Batch", "MolecularDataset", "UNITS"]
+__all__ = ["UNITS", "Batch", "MolecularDataset"]
 
 UNITS = {"length": "Å", "energy": "eV", "forces": "eV/Å"}
 HARTREE_TO_EV = 27.211386245988  # CODATA 2018 (the value ASE uses)

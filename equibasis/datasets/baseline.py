@@ -20,11 +20,11 @@ __all__ = ["CompositionBaseline"]
 
 @dataclass(frozen=True)
 class CompositionBaseline:
-    """Fitted per-element energies (eV per atom).
+    r"""Fitted per-element energies (eV per atom).
 
     Attributes:
         elements: Atomic numbers fitted, ascending, shape ``(K,)``, int64.
-        atom_energy: :math:`\\varepsilon_Z` in eV, shape ``(K,)``, float64.
+        atom_energy: :math:`\varepsilon_Z` in eV, shape ``(K,)``, float64.
 
     Example:
         >>> ds = MolecularDataset.from_molecules(
@@ -48,8 +48,10 @@ class CompositionBaseline:
         return cls(elements, torch.from_numpy(solution))
 
     def table(self, max_z: int = 100) -> torch.Tensor:
-        """:math:`\\varepsilon_Z` as a lookup table indexed by Z, shape ``(max_z + 1,)`` (0 for
-        elements not fitted)."""
+        r"""The fitted :math:`\varepsilon_Z` as a table indexed by Z, shape ``(max_z + 1,)``.
+
+        Elements not fitted hold 0.
+        """
         table = torch.zeros(max_z + 1, dtype=torch.float64)
         table[self.elements] = self.atom_energy
         return table

@@ -67,8 +67,11 @@ def _spec(name: str) -> object:
 
 @contextlib.contextmanager
 def _torch_threads(n: int) -> Iterator[None]:
-    """Idle torch's thread pool while tblite runs: both spin on OpenMP, and with torch's
-    threads awake a 2 ms GFN2-xTB call of ethanol took 1.5 s on a 2-core machine."""
+    """Idle torch's thread pool while tblite runs.
+
+    Both spin on OpenMP; with torch's threads awake, a 2 ms GFN2-xTB call of ethanol took
+    1.5 s on a 2-core machine.
+    """
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -315,4 +318,3 @@ def main(argv: list[str] | None = None) -> int:
     meta = json.loads(str(data["meta"]))
     print(f"wrote {args.out}: {args.frames} frames in {meta['seconds']} s")
     return 0
-

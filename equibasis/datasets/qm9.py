@@ -72,7 +72,7 @@ def qm9pack_data_dir() -> Path:
     return folder
 
 
-def _parse_row(row: list[str], header: dict[str, int]) -> tuple[int, np.ndarray, np.ndarray, float]:
+def _parse_row(row: list[str], header: dict[str, int]) -> "_Row":
     """(QM9 index, atomic numbers, positions (n, 3) in Å, U0 in hartree) of one CSV row."""
     symbols = row[header["Elements"]].strip("[]").replace("'", "").split(",")
     z = np.array([_ELEMENTS[s.strip()] for s in symbols], dtype=np.int64)
@@ -83,7 +83,10 @@ def _parse_row(row: list[str], header: dict[str, int]) -> tuple[int, np.ndarray,
     return int(row[header["Index"]]), z, pos, float(row[header["InternalEnergy_0K_au"]])
 
 
-def _rows(folder: Path, wanted: set[int] | None) -> Iterator[tuple[int, np.ndarray, np.ndarray, float]]:
+_Row = tuple[int, np.ndarray, np.ndarray, float]
+
+
+def _rows(folder: Path, wanted: set[int] | None) -> Iterator[_Row]:
     """Stream the parsed rows (all, or those whose QM9 index is in ``wanted``) in file order."""
     remaining = None if wanted is None else set(wanted)
     for name in _FILES:
@@ -212,4 +215,3 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _write_subset(args.out, args.size, args.seed)
     return 0
-

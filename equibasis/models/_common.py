@@ -13,6 +13,7 @@ with :math:`\epsilon_i` the model's atomic output, :math:`s` an energy scale and
 energies (10^4 eV for QM9) in float32.
 """
 
+import itertools
 import math
 
 import torch
@@ -27,14 +28,15 @@ __all__ = ["EnergyModel", "FlatRadial", "ShiftedSoftplus", "mlp", "molecular_gra
 class ShiftedSoftplus(nn.Module):
     r"""SchNet's activation :math:`\ln(1 + e^x) - \ln 2` (zero at 0)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Elementwise; any shape."""
         return nn.functional.softplus(x) - math.log(2.0)
 
 
 def mlp(sizes: list[int], act: type[nn.Module] = nn.SiLU, last_act: bool = False) -> nn.Sequential:
     """Linear layers of ``sizes`` with ``act`` between them (and after the last if asked)."""
     layers: list[nn.Module] = []
-    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for k, (a, b) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(a, b))
         if k < len(sizes) - 2 or last_act:
             layers.append(act())
@@ -71,9 +73,10 @@ class FlatRadial(nn.Module):
 
 
 def molecular_graph(pos: torch.Tensor, batch: torch.Tensor, cutoff: float) -> torch.Tensor:
-    """Edges ``j -> i`` (PyG's ``edge_index``) between distinct atoms of one molecule closer
-    than ``cutoff``, sorted by target then source: :func:`equibasis.geometry.radius_graph`'s
-    edges, found by testing every pair within each molecule.
+    """Edges ``j -> i`` between distinct atoms of one molecule closer than ``cutoff``.
+
+    The edges of :func:`equibasis.geometry.radius_graph` (PyG's ``edge_index``, sorted by
+    target then source), found by testing every pair within each molecule.
 
     For batches of small molecules (QM9: at most 29 atoms) the pairs of each molecule are few
     (32 QM9 molecules: about 10^4), and this is 100x faster on the CPU than ``radius_graph``'s
@@ -202,11 +205,15 @@ class EnergyModel(nn.Module):
         create_graph: bool | None = None,
         reference: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""Energies ``(B,)`` in eV and forces :math:`-\partial E/\partial \mathbf{r}` ``(A, 3)``
-        in eV/Å.
+        r"""Energies ``(B,)`` in eV and forces ``(A, 3)`` in eV/Å.
+
+        Forces are :math:`-\partial E/\partial \mathbf{r}` by autograd.
 
         Args:
-            z, pos, batch, num_molecules: As in :meth:`forward`.
+            z: Atomic numbers ``(A,)``.
+            pos: Positions in Å ``(A, 3)``.
+            batch: Molecule of each atom ``(A,)``, or None.
+            num_molecules: B (default ``batch.max() + 1``).
             create_graph: Keep the graph of the forces (for a force loss); default: in
                 training mode.
             reference: Add the per-element energies (False: :meth:`interaction_energy`).

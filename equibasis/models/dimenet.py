@@ -20,8 +20,8 @@ class DirectionalModel(EnergyModel):
     .. math::
 
         \mathbf{m}_{ji}^{0} &= \sigma\big(W [\mathbf{h}_{z_i} \| \mathbf{h}_{z_j} \|
-            \sigma(W_e \mathbf{e}_{ji})]\big),\qquad \mathbf{e}_{ji} = \mathbf{e}(r_{ji})\,u(r_{ji}),
-        \\
+            \sigma(W_e \mathbf{e}_{ji})]\big),\qquad
+            \mathbf{e}_{ji} = \mathbf{e}(r_{ji})\,u(r_{ji}), \\
         \mathbf{m}_{ji}^{t+1} &= \mathbf{m}_{ji}^{t} + \sigma\Big(W_r \big[\sigma(W_{ji}
             \mathbf{m}_{ji}^{t}) + \sigma\big(W_{up} \textstyle\sum_{k} \sigma(W_{dn}
             [\sigma(W_{kj}\mathbf{m}_{kj}^{t}) \odot W_{e'} \mathbf{e}_{kj}]) \odot
@@ -157,7 +157,9 @@ class DimeNetPPLike(DirectionalModel):
         )
         self.angle = angle
 
-    def triplet_basis(self, pos, dist, trip):  # noqa: D102
+    def triplet_basis(  # noqa: D102
+        self, pos: torch.Tensor, dist: torch.Tensor, trip: tuple[torch.Tensor, ...]
+    ) -> torch.Tensor:
         idx_i, idx_j, idx_k, idx_kj, _ = trip
         alpha = dimenetpp_angle(pos, idx_i, idx_j, idx_k)
         return self.angle(dist, alpha, idx_kj) * self.envelope(dist)[idx_kj].unsqueeze(-1)

@@ -75,7 +75,9 @@ class SphereNetLike(DirectionalModel):
             torsion.num_spherical**2 * torsion.num_radial, int_emb, bias=False
         )
 
-    def triplet_basis(self, pos, dist, trip):  # noqa: D102
+    def triplet_basis(  # noqa: D102
+        self, pos: torch.Tensor, dist: torch.Tensor, trip: tuple[torch.Tensor, ...]
+    ) -> torch.Tensor:
         idx_i, idx_j, idx_k, idx_kj, idx_ji = trip
         theta = spherenet_angle(pos, idx_i, idx_j, idx_k)
         phi = spherenet_torsion(pos, idx_i, idx_j, idx_k, idx_ji)

@@ -87,7 +87,11 @@ class TFNLike(EnergyModel):
             )
             self.convs.append(
                 TensorFieldConv(
-                    irreps_in, gate.irreps_in, lmax, flat, hidden=(hidden,),
+                    irreps_in,
+                    gate.irreps_in,
+                    lmax,
+                    flat,
+                    hidden=(hidden,),
                     num_neighbors=num_neighbors,
                 )
             )
