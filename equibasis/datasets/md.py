@@ -145,11 +145,7 @@ def generate_md(
     from ase.build import molecule as build
     from ase.constraints import FixCom
     from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import (
-        MaxwellBoltzmannDistribution,
-        Stationary,
-        ZeroRotation,
-    )
+    from ase.md import velocitydistribution as velocities
 
     if frames < 1 or stride < 1 or equilibration < 0:
         raise ValueError("frames and stride must be >= 1 and equilibration >= 0")
@@ -157,9 +153,12 @@ def generate_md(
     atoms = build(name)
     atoms.calc = _calculator()
     rng = np.random.default_rng(seed)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
-    Stationary(atoms)
-    ZeroRotation(atoms)
+    if hasattr(velocities, "thermalize_momenta"):  # ASE >= 3.29 (the same draw, renamed)
+        velocities.thermalize_momenta(atoms, temperature, rng=rng)
+    else:
+        velocities.MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
+    velocities.Stationary(atoms)
+    velocities.ZeroRotation(atoms)
     atoms.set_constraint(FixCom())  # ASE's recommended way to hold the centre of mass
     dyn = Langevin(
         atoms,
