@@ -144,8 +144,8 @@ def generate_md(
     from ase import units
     from ase.build import molecule as build
     from ase.constraints import FixCom
-    from ase.md.langevin import Langevin
     from ase.md import velocitydistribution as velocities
+    from ase.md.langevin import Langevin
 
     if frames < 1 or stride < 1 or equilibration < 0:
         raise ValueError("frames and stride must be >= 1 and equilibration >= 0")

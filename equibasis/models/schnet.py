@@ -16,11 +16,13 @@ class SchNetLike(EnergyModel):
         \mathbf{h}_i^{0} &= \mathrm{Emb}(z_i), \\
         \mathbf{h}_i^{t+1} &= \mathbf{h}_i^{t} + \phi\Big( \sum_{j \in \mathcal{N}(i)}
             W_1 \mathbf{h}_j^{t} \odot \mathrm{MLP}_t\big(\mathbf{e}(r_{ij})\, u(r_{ij})\big)
+            \, u(r_{ij})
             \Big), \\
         \epsilon_i &= \mathrm{MLP}_{out}(\mathbf{h}_i^{T}), \qquad E = \sum_i \epsilon_i
 
     with :math:`\mathbf{e}(r)` the radial basis passed in (SchNet used 300 Gaussians, 0-30 Å),
-    :math:`u` a smooth envelope, :math:`\phi` Dense-ssp-Dense and ssp the shifted softplus.
+    :math:`u` a smooth envelope (NequIP's polynomial, p = 6, where SchNetPack and
+    PyG use a cosine cutoff), :math:`\phi` Dense-ssp-Dense and ssp the shifted softplus.
     Invariant under rotations, reflections, translations and permutations of atoms.
 
     Args:
@@ -65,10 +67,12 @@ class SchNetLike(EnergyModel):
         self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor, edge_index: torch.Tensor
     ) -> torch.Tensor:
         source, target = edge_index
-        _, _, rbf = self.edge_features(pos, edge_index)
+        _, dist, rbf = self.edge_features(pos, edge_index)
+        # the filter MLP has biases: its output is enveloped too, so W(r_c) = 0 (SchNet's C(r))
+        u = self.envelope(dist).unsqueeze(-1)
         h = self.embedding(z)
         for filt, lin, update in zip(self.filters, self.inputs, self.updates, strict=True):
-            messages = lin(h)[source] * filt(rbf)  # (E, hidden)
+            messages = lin(h)[source] * (filt(rbf) * u)  # (E, hidden)
             v = torch.zeros_like(h).index_add_(0, target, messages)
             h = h + update(v)
         return self.out(h).squeeze(-1)
