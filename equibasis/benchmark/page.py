@@ -105,6 +105,9 @@ def _figures(groups: dict, out: Path) -> list[str]:
         ax.set(title=ds, xlabel="radial functions", ylabel="test energy MAE (meV)", xscale="log")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
+        else:  # e.g. --quick: one size per family
+            ax.text(0.5, 0.5, "no family run with several sizes", ha="center",
+                    transform=ax.transAxes)  # fmt: skip
     fig.tight_layout()
     fig.savefig(out / "mae_vs_num_radial.png", dpi=110)
     plt.close(fig)
