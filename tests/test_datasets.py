@@ -236,3 +236,12 @@ def test_md_generation_without_the_extra_names_it(monkeypatch):
     monkeypatch.setattr(md, "_spec", lambda name: None)
     with pytest.raises(ImportError, match=r"equibasis\[md\]"):
         md.generate_md(frames=1)
+
+
+def test_generator_command_dispatch(capsys):
+    from equibasis.datasets.__main__ import main
+
+    assert main([]) == 2 and "qm9-subset,md" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["md", "--help"])
+    assert exit_.value.code == 0 and "--frames" in capsys.readouterr().out

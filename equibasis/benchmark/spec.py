@@ -110,6 +110,10 @@ def parse_basis(name: str) -> tuple[str, int]:
 
     Raises:
         ValueError: On an unknown family or a count < 1.
+
+    Example:
+        >>> parse_basis("gaussian-300"), parse_basis("spherical-bessel")
+        (('gaussian', 300), ('spherical-bessel', 20))
     """
     family, _, count = name.rpartition("-")
     if not family or not count.isdigit():
@@ -126,6 +130,11 @@ def make_radial(name: str, cutoff: float = 5.0) -> nn.Module:
     """The radial basis named ``name`` (see :func:`parse_basis`) with the given cutoff in Å.
 
     ``spherical-bessel-K`` uses degrees l = 0, 1 with K/2 roots each (l = 0 only for odd K).
+
+    Example:
+        >>> basis = make_radial("bessel-8", cutoff=4.0)
+        >>> type(basis).__name__, basis.num_basis, basis.cutoff
+        ('BesselRBF', 8, 4.0)
     """
     from equibasis import radial
 
@@ -147,6 +156,10 @@ def parse_model(name: str) -> tuple[str, str | int | None]:
 
     Raises:
         ValueError: On an unknown model or variant.
+
+    Example:
+        >>> parse_model("spherenet-dig"), parse_model("tfn"), parse_model("dimenet++")
+        (('spherenet', 'dig'), ('tfn', 2), ('dimenet++', 'paper'))
     """
     base, _, variant = name.partition("-")
     if base == "schnet" and not variant:
@@ -200,6 +213,11 @@ def default_grid(
     gaussian-20, bessel-20 and bernstein-20, and the full grid holds the four axes of the
     module docstring. Every run of the grid has the same sizes, except along the
     training-set axis (1/4, 1/2 and all of ``n_train``).
+
+    Example:
+        >>> grid = default_grid("qm9", quick=True, seeds=(0, 1))
+        >>> len(grid), sorted({s.basis for s in grid}), grid[0].n_train
+        (6, ['bernstein-20', 'bessel-20', 'gaussian-20'], 500)
     """
     sizes = sizes_for(dataset, quick)
     n_train = sizes.n_train if n_train is None else n_train
