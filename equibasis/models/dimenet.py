@@ -34,6 +34,7 @@ class DirectionalModel(EnergyModel):
 
     Args:
         radial: Radial basis of the edges (``num_basis``, ``cutoff``).
+        num_triplet_features: Columns of :meth:`triplet_basis`.
         hidden: Width of the edge messages.
         int_emb: Width of the triplet interaction (DimeNet++: 64 for hidden 128).
         num_blocks: Interaction blocks T.
