@@ -212,3 +212,15 @@ def test_missing_tqdm_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     with pytest.raises(ImportError, match=r"equibasis\[benchmark\].*--no-progress"):
         runner.run_grid([], "unused", progress=True)
+
+
+@pytest.mark.gpu
+def test_a_run_on_cuda_matches_the_cpu_closely():
+    data = load_qm9()
+    spec = RunSpec("qm9", "schnet", "gaussian-8", 0, 32, 16, 32, 2)
+    from equibasis.benchmark.train import train_run
+
+    cpu = train_run(spec, data)
+    gpu = train_run(dataclasses.replace(spec, device="cuda"), data)
+    assert gpu.params == cpu.params
+    assert gpu.energy_mae == pytest.approx(cpu.energy_mae, rel=0.05)

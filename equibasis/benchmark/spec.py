@@ -16,8 +16,12 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from torch import nn
+
+if TYPE_CHECKING:
+    from equibasis.models import EnergyModel
 
 __all__ = [
     "FAMILIES",
@@ -178,7 +182,7 @@ def parse_model(name: str) -> tuple[str, str | int | None]:
     )
 
 
-def make_model(name: str, basis: str, hidden: int = 64, cutoff: float = 5.0) -> nn.Module:
+def make_model(name: str, basis: str, hidden: int = 64, cutoff: float = 5.0) -> "EnergyModel":
     """Build the model ``name`` on the radial basis ``basis`` (see the module docstring)."""
     from equibasis import models
     from equibasis.polar import AngleBasis, TorsionBasis
