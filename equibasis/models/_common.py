@@ -79,8 +79,9 @@ def molecular_graph(pos: torch.Tensor, batch: torch.Tensor, cutoff: float) -> to
     target then source), found by testing every pair within each molecule.
 
     For batches of small molecules (QM9: at most 29 atoms) the pairs of each molecule are few
-    (32 QM9 molecules: about 10^4), and this is 100x faster on the CPU than ``radius_graph``'s
-    cell list (measured 2 ms against 200 ms for 577 atoms on 2 shared cores).
+    (32 QM9 molecules: about 10^4), and testing them all is faster on the CPU than
+    ``radius_graph``'s cell list (0.9 ms against 2.5-3.8 ms for 32 QM9 molecules, 577 atoms,
+    one thread).
 
     Args:
         pos: Positions ``(A, 3)``.
