@@ -33,6 +33,8 @@ examples:
   equibasis report --out reports/            # the full comparison report (< 10 min)
   equibasis report --out quick/ --quick      # small sizes (< 1 min)
   equibasis check                            # rotation/mirror checks, non-zero exit on failure
+  equibasis benchmark --quick --out bench/   # which basis makes the better model (< 5 min)
+  equibasis benchmark --dataset ethanol --models schnet tfn-l2 --bases bessel-8 gaussian-50
 """
 
 _STATIC_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -96,7 +98,7 @@ def _polar_options(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``equibasis`` command (subcommands plot, report, check)."""
+    """The argument parser of the ``equibasis`` command (plot, report, check, benchmark)."""
     from equibasis import __version__
 
     parser = _Parser(
@@ -107,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"equibasis {__version__}")
     commands = parser.add_subparsers(
-        dest="command", metavar="{plot,report,check}", parser_class=_Parser
+        dest="command", metavar="{plot,report,check,benchmark}", parser_class=_Parser
     )
     # not required here: main checks it after the unrecognized arguments, so that
     # `equibasis --bogus` names --bogus instead of saying "arguments are required"
@@ -218,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--rotations", type=_int_at_least(1), default=3, help="random rotations and mirrors (3)"
     )
+    _benchmark_parser(commands)
     return parser
 
 
@@ -232,6 +235,42 @@ def _writable_folder(folder: Path, command: str) -> None:
         raise _Usage(
             f"equibasis {command}: error: cannot write to {str(folder)!r} ({reason})"
         ) from None
+
+
+def _benchmark_parser(commands: Any) -> None:
+    """The ``benchmark`` subcommand's options."""
+    bench = commands.add_parser(
+        "benchmark",
+        help="train small models on real molecules, one basis at a time",
+        description="Train the reference models on QM9 / ethanol MD with each basis and write "
+        "DIR/results.csv, DIR/benchmark.md and figures. Finished runs in DIR are reused.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bench.add_argument("--out", type=Path, default=Path("benchmark"), help="folder (benchmark/)")
+    bench.add_argument("--quick", action="store_true", help="3 bases x 2 seeds, < 5 minutes")
+    bench.add_argument(
+        "--dataset",
+        nargs="+",
+        choices=("qm9", "qm9-full", "ethanol"),
+        help="data sets (qm9 = the embedded subset; default: qm9 with --quick, else qm9 "
+        "and ethanol; qm9-full needs the 'data' extra)",
+    )
+    bench.add_argument(
+        "--models", nargs="+", help="schnet, dimenet++[-pyg|-dig], spherenet[-dig], tfn[-lN]"
+    )
+    bench.add_argument(
+        "--bases",
+        nargs="+",
+        help="FAMILY[-K]: gaussian, bessel, spherical-bessel, expnormal, bernstein "
+        "(e.g. gaussian-50)",
+    )
+    bench.add_argument("--seeds", nargs="+", type=_int_at_least(0), help="seeds (0 1 [2])")
+    bench.add_argument("--n-train", type=_int_at_least(1), help="training molecules/frames")
+    bench.add_argument("--epochs", type=_int_at_least(1), help="epochs per run")
+    bench.add_argument("--device", default="cpu", help="torch device (cpu; cuda on a GPU)")
+    bench.add_argument("--threads", type=_int_at_least(1), default=1, help="torch threads (1)")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _output(path: Path, suffixes: tuple[str, ...]) -> Path:
@@ -352,6 +391,34 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _benchmark(args: argparse.Namespace) -> int:
+    from equibasis.benchmark import run_benchmark
+    from equibasis.benchmark.spec import parse_basis, parse_model
+
+    for name in args.models or ():
+        parse_model(name)  # a bad name is a usage error before any training
+    for name in args.bases or ():
+        parse_basis(name)
+    datasets = args.dataset or (["qm9"] if args.quick else ["qm9", "ethanol"])
+    command = " ".join(["equibasis benchmark", *(sys.argv[2:] if args.argv is None else args.argv)])
+    page = run_benchmark(
+        args.out,
+        datasets,
+        quick=args.quick,
+        models=args.models,
+        bases=args.bases,
+        seeds=args.seeds,
+        n_train=args.n_train,
+        epochs=args.epochs,
+        device=args.device,
+        threads=args.threads,
+        progress=not args.no_progress,
+        command=command,
+    )
+    print(f"wrote {args.out / 'results.csv'} and {page}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``equibasis`` command with ``argv`` (default: ``sys.argv[1:]``).
 
@@ -369,17 +436,21 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         if args.command is None:
-            parser.error("the following arguments are required: {plot,report,check}")
+            parser.error("the following arguments are required: {plot,report,check,benchmark}")
         if args.command == "plot" and args.kind is None:
             raise _Usage(
                 "equibasis plot: error: the following arguments are required: "
                 "{radial,angle,torsion,harmonics} (see 'equibasis plot --help')"
             )
-        if args.command in ("plot", "report"):
+        if args.command == "benchmark":
+            args.argv = None if argv is None else argv[1:]
+        if args.command in ("plot", "report", "benchmark"):
             import matplotlib
 
             matplotlib.use("Agg")  # a command-line run never opens windows
-        handler = {"plot": _plot, "report": _report, "check": _check}[args.command]
+        handler = {"plot": _plot, "report": _report, "check": _check, "benchmark": _benchmark}[
+            args.command
+        ]
         return handler(args)
     except _Usage as error:
         print(str(error), file=sys.stderr)
