@@ -58,7 +58,7 @@ def _check_index(name: str, value: object) -> torch.Tensor:
 
 def _check_range(name: str, index: torch.Tensor, size: int, what: str) -> None:
     """Entries of ``index`` must lie in ``[0, size)``: torch would wrap negatives silently."""
-    if index.numel() == 0 or torch.compiler.is_compiling() or torch.jit.is_tracing():
+    if index.numel() == 0 or torch.compiler.is_compiling():
         return
     lo, hi = int(index.min()), int(index.max())
     if lo < 0 or hi >= size:
@@ -401,8 +401,7 @@ def spherenet_torsion(
             f"idx_ji must have the shape of idx_i {tuple(idx_i.shape)}, "
             f"received {tuple(idx_ji.shape)}"
         )
-    tracing = torch.compiler.is_compiling() or torch.jit.is_tracing()
-    if idx_ji.numel() and not tracing and int(idx_ji.min()) < 0:
+    if idx_ji.numel() and not torch.compiler.is_compiling() and int(idx_ji.min()) < 0:
         raise ValueError(f"idx_ji must be >= 0 (edge indices), received {int(idx_ji.min())}")
     device = pos.device
     num = idx_ji.numel()

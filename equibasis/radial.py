@@ -51,8 +51,7 @@ def _check_distances(r: object) -> Tensor:
     :math:`e^{-\alpha r}` exceeds 1). The polar bases reject negative distances too.
     """
     r = check_finite("r", check_float_tensor("r", r))
-    tracing = torch.compiler.is_compiling() or torch.jit.is_tracing()  # no data-dependent branch
-    if not tracing and r.numel() and bool((r < 0).any()):
+    if not torch.compiler.is_compiling() and r.numel() and bool((r < 0).any()):
         raise ValueError(f"r must be >= 0 (distances), received min {float(r.detach().min()):.6g}")
     return r
 
@@ -314,7 +313,7 @@ class BesselRBF(nn.Module):
         It overflows (inf - inf = NaN) once c x^(p+2) passes the dtype's maximum: such a
         distance (~3e5 cutoffs in float32) has no representable value, so it is refused.
         """
-        if torch.compiler.is_compiling() or torch.jit.is_tracing() or x.numel() == 0:
+        if torch.compiler.is_compiling() or x.numel() == 0:
             return
         p = self.envelope.exponent + 1
         # |a| + |b| + |c| of DimeNet's envelope bounds the polynomial's leading terms (x >= 1)

@@ -170,8 +170,7 @@ def spherical_jn(l: int, x: Tensor) -> Tensor:
     # j_l(x) -> 0 as |x| -> inf (|j_l(x)| <= 1/|x|), but sin(inf) is NaN: an argument that
     # overflowed (z r / c with a huge finite r) gets the limit, by double where
     infinite = xc.isinf()
-    tracing = torch.compiler.is_compiling() or torch.jit.is_tracing()
-    has_inf = tracing or bool(infinite.any())  # traced: always the where (new inputs)
+    has_inf = torch.compiler.is_compiling() or bool(infinite.any())
     if has_inf:
         xc = torch.where(infinite, 1.0, xc)
     if l >= 2 and xc.device.type == "cpu" and not torch.compiler.is_compiling():

@@ -67,7 +67,7 @@ def _check_magnitude(vec: torch.Tensor) -> None:
     then sum below the maximum): far beyond any cutoff, so such a vector is a unit or data bug,
     not a long edge. NaN and inf are refused as such.
     """
-    if vec.numel() == 0 or torch.compiler.is_compiling() or torch.jit.is_tracing():
+    if vec.numel() == 0 or torch.compiler.is_compiling():
         return
     limit = math.sqrt(torch.finfo(vec.dtype).max) / 2
     largest = float(vec.detach().abs().amax())  # NaN if any entry is NaN
