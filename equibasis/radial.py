@@ -129,7 +129,7 @@ class GaussianRBF(DistanceInput):
 
     Raises:
         ValueError: If ``num_basis < 1``, ``cutoff <= 0``, ``cutoff <= start``, ``width <= 0``;
-            (forward) NaN/inf distances.
+            (forward) NaN/inf or negative distances.
         TypeError: If ``r`` is not a floating-point tensor.
 
     Example:
@@ -391,8 +391,9 @@ class SphericalBesselRBF(DistanceInput):
         ``[..., l, n-1]`` holding :math:`e_{ln}`; ``.flatten(-2)`` gives DIG/PyG's l-major order.
 
     Raises:
-        ValueError: If a size is < 1, ``cutoff <= 0``, ``normalization`` unknown; (forward)
-            NaN/inf distances.
+        ValueError: If a size is < 1, ``num_spherical > 64`` or ``num_radial > 4096`` (the
+            root search's cost, see :func:`~equibasis.special.spherical_jn_zeros`),
+            ``cutoff <= 0``, ``normalization`` unknown; (forward) NaN/inf or negative distances.
         TypeError: If ``r`` is not a floating-point tensor.
 
     Example:
@@ -479,7 +480,8 @@ class ExpNormalRBF(DistanceInput):
         is k = 0, since :math:`\mu_0 = e^{-\alpha c}`).
 
     Raises:
-        ValueError: If ``num_basis < 1``, ``cutoff <= 0``, ``alpha <= 0``; (forward) NaN/inf.
+        ValueError: If ``num_basis < 1``, ``cutoff <= 0``, ``alpha <= 0``; (forward) NaN/inf
+            or negative distances.
         TypeError: If ``r`` is not a floating-point tensor.
 
     Example:
@@ -558,7 +560,8 @@ class BernsteinRBF(DistanceInput):
         at r = 0).
 
     Raises:
-        ValueError: If ``num_basis < 1``, ``cutoff <= 0``, ``alpha <= 0``; (forward) NaN/inf.
+        ValueError: If ``num_basis < 1``, ``cutoff <= 0``, ``alpha <= 0``; (forward) NaN/inf
+            or negative distances.
         TypeError: If ``r`` is not a floating-point tensor.
 
     Example:
