@@ -39,9 +39,7 @@ def recording_graph() -> bool:
     """Whether torch is recording a graph now (trace, compile, export, FX): take the graph path."""
     if torch.jit.is_scripting():  # pragma: no cover - never scripted (compile_mode "trace")
         return True
-    return (
-        _FORCE_GRAPH or torch.jit.is_tracing() or torch.compiler.is_compiling() or _fx_tracing()
-    )
+    return _FORCE_GRAPH or torch.jit.is_tracing() or torch.compiler.is_compiling() or _fx_tracing()
 
 
 def _fx_tracing() -> bool:
