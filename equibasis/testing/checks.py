@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import torch
 from e3nn import o3
 
-from equibasis._validation import check_float_tensor, check_last_dim
+from equibasis._validation import check_float_tensor, check_int, check_last_dim
 
 __all__ = [
     "POINTS",
@@ -697,6 +697,12 @@ def _cases(
     generator: torch.Generator | None,
 ) -> list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]]:
     """The group elements to test: rotations, reflections, translations, permutations apart."""
+    # ntrials=0 would test nothing and pass: refuse it even when a fixed g makes it unused
+    if check_int("ntrials", ntrials, minimum=-(2**62)) < 1:
+        raise ValueError(
+            f"ntrials must be >= 1, received {ntrials}: with no trial nothing would be tested "
+            "and the check would pass whatever fn does"
+        )
     eye = torch.eye(3, dtype=torch.float64)
     cases = []
     if g is not None:
@@ -845,7 +851,7 @@ def assert_equivariant(
         translation: Test a translation of ``"cartesian_points"`` inputs (True: random; a
             ``(3,)`` tensor: that one; False: none).
         permutation: Test a permutation of atoms (True: random; a tensor: that one).
-        ntrials: Number of random rotations (each with its reflection).
+        ntrials: Number of random rotations (each with its reflection), >= 1.
         atol: Absolute tolerance (default :func:`tolerance_for` of each output's dtype).
         rtol: Relative tolerance, multiplying the block's ``max |f|`` (same default).
         allow_zero: Accept blocks that are numerically zero (below ``atol``) at the inputs and
@@ -861,6 +867,8 @@ def assert_equivariant(
 
     Raises:
         AssertionError: Naming the output, the irrep block, the error, the tolerance and g.
+        ValueError: If ``ntrials < 1`` (which would test nothing), or on malformed specs.
+        TypeError: If ``ntrials`` is not an int.
 
     Example:
         >>> def sh(x):
@@ -922,7 +930,7 @@ def assert_invariant(
         parity: Also require invariance under reflections.
         translation: True (random), a ``(3,)`` tensor, or False.
         permutation: True (random), an ``(N,)`` permutation, or False.
-        ntrials: Number of random rotations (each with its reflection).
+        ntrials: Number of random rotations (each with its reflection), >= 1.
         atol: Absolute tolerance (default :func:`tolerance_for` of the output's dtype).
         rtol: Relative tolerance (same default).
         allow_zero: Accept an output that is numerically zero at ``pos`` and at randomly
@@ -935,6 +943,7 @@ def assert_invariant(
 
     Raises:
         AssertionError: Naming the output, the error, the tolerance and the group element.
+        ValueError: If ``ntrials < 1`` (which would test nothing).
 
     Example:
         >>> pos = torch.randn(5, 3, dtype=torch.float64)
