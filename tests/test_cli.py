@@ -98,3 +98,58 @@ def test_check_prints_a_table(capsys):
     assert out.startswith("| basis | inputs | output |")
     assert "spherical harmonics" in out and "TorsionBasis ('dig')" in out
     assert code == (0 if "**" not in out else 1)
+
+
+USER_MODELS = """
+import torch
+
+
+class PairModel(torch.nn.Module):
+    def forward(self, pos, z):
+        pos = pos.detach().requires_grad_(True)
+        d2 = ((pos[:, None] - pos[None]) ** 2).sum(-1)
+        w = 1.0 + 0.1 * z.to(pos.dtype)
+        energy = 0.5 * (w[:, None] * w[None] * torch.exp(-d2)).sum()
+        forces = -torch.autograd.grad(energy, pos)[0]
+        return {"energy": energy.detach(), "forces": forces}
+
+
+def make_with_example():
+    pos = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    return PairModel(), {"pos": pos, "z": torch.arange(6)}
+
+
+def absolute(z, pos):  # a model itself (required arguments), not a factory; args (z, pos)
+    return {"energy": (pos * pos).sum() + torch.cdist(pos, pos).sum()}
+"""
+
+
+def test_check_model_from_the_command_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "user_models.py").write_text(USER_MODELS)
+    monkeypatch.chdir(tmp_path)  # `module:attribute` is imported from the current folder
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["check", "user_models:PairModel", "--atoms", "12", "--rotations", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| energy | 1x0e | rotation |" in out and "| forces | 1x1o | permutation |" in out
+    assert "dict example, 12 atoms" in out and "checks passed" in out
+    argv = ["check", f"{tmp_path / 'user_models.py'}:make_with_example", "--outputs", "energy=0e"]
+    assert main(argv) == 0
+    assert "dict example, 6 atoms" in capsys.readouterr().out
+    assert main(["check", "user_models:absolute", "--example", "args", "--positions", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "| energy | 1x0e | translation |" in captured.out and "| NO |" in captured.out
+    assert "output 'energy', irrep 1x0e, under translation" in captured.err
+    assert "absolute positions" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("no_colon", "module:attribute"),
+        ("no_such_module_xyz:f", "cannot import 'no_such_module_xyz'"),
+        ("json:no_such_attribute", "has no attribute 'no_such_attribute'"),
+    ],
+)
+def test_check_model_bad_targets(capsys, target, message):
+    assert main(["check", target]) == 2
+    assert message in capsys.readouterr().err
