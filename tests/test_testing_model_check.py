@@ -371,3 +371,42 @@ def test_timing_of_one_check_on_50_atoms(capsys):
     assert report.ok and math.isfinite(elapsed)
     with capsys.disabled():
         print(f"\ncheck_model, 50 atoms, pair model, 3 outputs, 4 elements: {elapsed * 1e3:.1f} ms")
+
+
+# -- our own TensorFieldConv: by field names, and the float32-constant hint ----------------
+
+
+def _conv_example(conv):
+    from equibasis.geometry import radius_graph
+
+    mol = cluster(20, seed=0)
+    x = torch.randn(20, conv.irreps_in.dim, dtype=F64, generator=torch.Generator().manual_seed(1))
+    return {"x": x, "pos": mol.positions, "edge_index": radius_graph(mol.positions, 4.0)}
+
+
+def _conv():
+    from equibasis.radial import BesselRBF
+    from equibasis.tensor_field import TensorFieldConv
+
+    torch.manual_seed(0)
+    return TensorFieldConv("4x0e + 2x1o", "4x0e + 2x1o + 1x2e", 2, BesselRBF(6, 4.0))
+
+
+def test_tensor_field_conv_is_called_by_field_names(float64_default):
+    conv = _conv()  # built under float64: e3nn's coefficients exact
+    example = _conv_example(conv)
+    report = check_model(conv, example, fields={"x": conv.irreps_in})  # outputs: irreps_out
+    assert report.ok and {r.irrep for r in report.rows} == {"4x0e", "2x1o", "1x2e"}
+    with pytest.raises(AssertionError, match="output 0, irrep 2x1o, under rotation"):
+        check_model(conv, example)  # x's vectors not declared: they do not rotate
+    # assert_equivariant cannot call it with sampled inputs: the error says why
+    with pytest.raises(TypeError, match="use check_model"):
+        assert_equivariant(conv)
+
+
+def test_float32_constants_in_a_float64_model_get_their_hint():
+    conv = _conv().double()  # e3nn built its coefficients in float32, .double() keeps them
+    example = _conv_example(conv)
+    with pytest.raises(AssertionError, match="float32 constants in the model"):
+        check_model(conv, example, fields={"x": conv.irreps_in})
+    assert check_model(conv, example, fields={"x": conv.irreps_in}, rtol=1e-6).ok

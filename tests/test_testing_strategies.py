@@ -287,8 +287,8 @@ def test_molecules_min_atoms_draws_clusters_of_real_size(mol):
 
 def test_molecules_size_filters():
     assert find(molecules(min_atoms=30), lambda m: True).numbers.shape == (30,)
-    big = find(molecules(max_atoms=200), lambda m: len(m.numbers) > 100)
-    assert 100 < len(big.numbers) <= 200
+    big = find(molecules(min_atoms=150, max_atoms=200), lambda m: True)
+    assert len(big.numbers) == 150 and big.name.startswith("cluster of ")
     small = find(molecules(min_atoms=12, max_atoms=13), lambda m: True)
     assert 12 <= len(small.numbers) <= 13 and not small.name.startswith("cluster")
     with pytest.raises(ValueError, match="max_atoms"):

@@ -420,7 +420,7 @@ class _Problem:
         lead += [x for x in inputs if isinstance(x, torch.Tensor) and x.ndim >= 1]
         self.num_atoms = int(lead[0].shape[0]) if lead else 0
         self.has_points = POINTS in self.specs_in
-        self.reference = self._call(inputs) if reference is None else reference
+        self.reference = self._reference_call(inputs) if reference is None else reference
         if len(self.reference) != len(self.specs_out):
             raise ValueError(
                 f"fn returned {len(self.reference)} output(s) but irreps_out has "
@@ -460,6 +460,20 @@ class _Problem:
         start, stop = e.components
         block = y[..., start:stop] if y.ndim else y
         return float(block.abs().max()) if block.numel() else 0.0
+
+    def _reference_call(self, inputs: Sequence) -> list[torch.Tensor]:
+        try:
+            return self._call(inputs)
+        except TypeError as err:
+            if "argument" not in str(err):
+                raise
+            # the signature does not match one input per irreps_in entry: say so, not the model
+            raise TypeError(
+                f"calling fn with {len(inputs)} input(s) (irreps_in {self.specs_in}) failed: "
+                f"{err}. Give irreps_in (and inputs) for every positional argument of fn, or, "
+                "for a model that takes positions with graphs, dicts or Data objects, use "
+                "check_model(model, example)"
+            ) from err
 
     def _call(self, inputs: Sequence) -> list[torch.Tensor]:
         ctx = torch.no_grad() if self.no_grad else contextlib.nullcontext()

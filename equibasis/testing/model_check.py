@@ -447,8 +447,23 @@ def _permutation(adapter: Adapter, generator: torch.Generator | None) -> torch.T
     return perm
 
 
-def _hint(name: str, failed: set[str], irreps: o3.Irreps | None, flipped: float, err: float) -> str:
+def _hint(
+    name: str,
+    failed: set[str],
+    irreps: o3.Irreps | None,
+    flipped: float,
+    err: float,
+    rel: float,
+    dtype: torch.dtype,
+) -> str:
     """Likely cause of a failure under ``name``, given every transformation the block failed."""
+    if dtype == torch.float64 and rel < 1e-5:
+        return (
+            f"small (relative {rel:.1e}) for a float64 output: float32 constants in the model, "
+            "typically e3nn coefficients built under torch's default float32 (e3nn builds them "
+            "in the default dtype, and .double() keeps their float32 values): build the model "
+            "under torch.set_default_dtype(torch.float64), or loosen rtol"
+        )
     if "rotation" in failed and "translation" in failed:
         return (
             "changes under every motion, even a pure translation: a step that depends on the "
@@ -604,7 +619,7 @@ def check_model(
             expected = run.expected(spec, y_ref, motion)
             if y_got.shape != expected.shape:
                 failures.append(
-                    (spec, "shape", name, motion, math.inf, 0.0, math.inf, math.inf, None)
+                    (spec, "shape", name, motion, math.inf, 0.0, math.inf, math.inf, None, dtype)
                 )
                 rows[(spec.label, "shape", name)] = [
                     False,
@@ -628,7 +643,9 @@ def check_model(
                     entry[1:] = [err, rel, tol, element]
                 entry[0] = entry[0] and ok
                 if not ok:
-                    failures.append((spec, label, name, motion, err, scale, tol, flipped, irreps))
+                    failures.append(
+                        (spec, label, name, motion, err, scale, tol, flipped, irreps, dtype)
+                    )
     report = ModelCheckReport(
         adapter.describe(),
         tuple(
@@ -650,7 +667,7 @@ def _message(failures: list, zero_lines: list, rows: dict, parity: bool, total: 
     seen = set()
     lines = []
     failed = {k for k, v in rows.items() if not v[0]}
-    for spec, label, name, motion, err, scale, tol, flipped, irreps in failures:
+    for spec, label, name, motion, err, scale, tol, flipped, irreps, dtype in failures:
         key = (spec.label, label, name)
         if key in seen:
             continue
@@ -668,8 +685,8 @@ def _message(failures: list, zero_lines: list, rows: dict, parity: bool, total: 
         if not math.isfinite(err):
             what = "NaN or infinite values"
         failed_here = {k[2] for k in failed if k[:2] == (spec.label, label)}
-        hint = _hint(name, failed_here, irreps, flipped, err)
         rel = err / scale if 0 < scale < math.inf else math.inf
+        hint = _hint(name, failed_here, irreps, flipped, err, rel, dtype)
         lines.append(
             f"output {spec.quoted}, irrep {label}, under {name}: {what} (relative error "
             f"{rel:.2e}, max|f| {scale:.2e})\n    h = {element}\n    hint: {hint}"
