@@ -333,6 +333,12 @@ def test_bad_arguments():
         check_model(PairModel(), example, outputs={"energy": "scalar"})
     with pytest.raises(TypeError, match="example must be what the model takes"):
         check_model(PairModel(), mol.positions)
+    with pytest.raises(TypeError, match="cell must name the example's cell field"):
+        check_model(PairModel(), example, cell=torch.eye(3, dtype=F64))
+    with pytest.raises(ValueError, match="forces_from='energy': that output does not require"):
+        check_model(lambda pos, z: {"energy": pos.sum().detach()}, example, forces_from="energy")
+    with pytest.raises(ValueError, match="no field named 'cell'"):
+        check_model(PairModel(), example, cell=True)
     with pytest.raises(AssertionError, match="exactly zero at the example"):
         check_model(lambda pos, z: {"energy": 0 * pos.sum()}, example)
     assert check_model(lambda pos, z: {"energy": 0 * pos.sum()}, example, allow_zero=True).ok
@@ -410,3 +416,30 @@ def test_float32_constants_in_a_float64_model_get_their_hint():
     with pytest.raises(AssertionError, match="float32 constants in the model"):
         check_model(conv, example, fields={"x": conv.irreps_in})
     assert check_model(conv, example, fields={"x": conv.irreps_in}, rtol=1e-6).ok
+
+
+def test_batch_of_crystals_with_one_cell_each():
+    from hypothesis import find
+
+    a = find(crystals(min_atoms=3, max_atoms=3), lambda c: True)
+    b = find(crystals(min_atoms=2, max_atoms=2, rigid_motion=False), lambda c: True)
+    example = {
+        "pos": torch.cat([a.positions, b.positions]),
+        "z": torch.cat([a.numbers, b.numbers]),
+        "cell": torch.stack([a.cell, b.cell]),  # (B, 3, 3), or (3B, 3) as MACE stacks them
+        "batch": torch.tensor([0, 0, 0, 1, 1]),
+    }
+
+    def model(pos, z, cell, batch, ignore_cell=False):
+        energies = [
+            periodic_energy(pos[batch == k], z[batch == k], cell[k], ignore_cell=ignore_cell)
+            for k in range(len(cell))
+        ]
+        return {"energy": torch.stack(energies)}
+
+    assert check_model(model, example).ok
+    flat = {**example, "cell": example["cell"].reshape(6, 3)}
+    assert check_model(lambda pos, z, cell, batch: model(pos, z, cell.reshape(-1, 3, 3), batch),
+                       flat).ok  # fmt: skip
+    with pytest.raises(AssertionError, match="under lattice shift"):
+        check_model(lambda pos, z, cell, batch: model(pos, z, cell, batch, True), example)

@@ -175,6 +175,12 @@ class Adapter:
         )
 
     def _find_cell(self, values: dict, cell: object) -> object:
+        if isinstance(cell, (torch.Tensor, np.ndarray)):
+            raise TypeError(
+                "cell must name the example's cell field (the model has to receive the cell "
+                "to be rotated with it), not be a tensor: put it in the example, e.g. "
+                "{'pos': ..., 'cell': cell}"
+            )
         if cell is False:
             return None
         if cell is None or cell is True:
@@ -356,7 +362,7 @@ class _ArgsAdapter(Adapter):
 
     def _find_cell(self, values: dict, cell: object) -> object:
         if cell is None or cell is False:
-            return None
+            return None  # positional arguments have no names: a cell is given by its index
         return super()._find_cell(values, cell)
 
     def _read(self, example: object) -> dict:

@@ -294,6 +294,12 @@ class _Run:
                     f"forces_from={self.forces_from!r} is not an output of the model (its "
                     f"outputs: {_keys_of(result)})"
                 ) from None
+            if not isinstance(energy, torch.Tensor) or not energy.requires_grad:
+                raise ValueError(
+                    f"forces_from={self.forces_from!r}: that output does not require grad, so "
+                    "it cannot be differentiated with respect to the positions (is it detached, "
+                    "or computed under torch.no_grad()?)"
+                )
             (grad,) = torch.autograd.grad(energy.sum(), pos, allow_unused=True)
         if grad is None:
             grad = torch.zeros_like(pos)
