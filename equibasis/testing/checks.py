@@ -26,6 +26,7 @@ e3nn builds its generators in the default dtype, and a float32 default limits D 
 """
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -233,9 +234,71 @@ class _WignerCache:
             if cpu_key not in self._cache:
                 # e3nn builds its generators in the default dtype: float64 here (PITFALLS)
                 with _default_dtype(torch.float64):
-                    self._cache[cpu_key] = ir.D_from_matrix(self.g)
+                    self._cache[cpu_key] = _wigner_d(ir, self.g)
             self._cache[key] = self._cache[cpu_key].to(device)
         return self._cache[key]
+
+
+# Quarter turns taking e_x, e_y, e_z to e_y (the identity for e_y); see _wigner_d.
+_TO_Y = (
+    torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64),
+    torch.eye(3, dtype=torch.float64),
+    torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=torch.float64),
+)
+
+
+def _expm(a: torch.Tensor) -> torch.Tensor:
+    """Matrix exponential by scaling and squaring with a 24-term Taylor series (float64).
+
+    ``torch.linalg.matrix_exp`` is off by up to 1.9e-10 in float64 for some small norms (a
+    rotation by 0.047 rad about x, for one), which would be the error floor of every check.
+    Scaled to norm <= 1/2 the series is exact to rounding; each squaring adds ~1 ulp.
+    """
+    norm = float(a.abs().sum(-1).max()) if a.numel() else 0.0
+    steps = max(0, math.ceil(math.log2(norm)) + 1) if norm > 0.5 else 0
+    b = a / (2.0**steps)
+    term = torch.eye(a.shape[-1], dtype=a.dtype)
+    out = term.clone()
+    for k in range(1, 25):
+        term = term @ b / k
+        out = out + term
+    for _ in range(steps):
+        out = out @ out
+    return out
+
+
+def _wigner_d(ir: o3.Irrep, g: torch.Tensor) -> torch.Tensor:
+    """``ir.D_from_matrix(g)`` to ~1e-14 in float64 for every g (e3nn's: up to ~2e-10).
+
+    Two losses are avoided. e3nn exponentiates its generators with ``torch.linalg.matrix_exp``
+    (see :func:`_expm`). And its Euler angle ``beta = acos((g e_y)_y)`` is ill-conditioned when
+    ``g e_y`` is near ``+-e_y``: so ``g = s R2 R1`` with ``s = det g`` and ``R1`` the quarter turn
+    taking ``e_k`` to ``e_y`` for the ``k`` of the smallest ``|g[1, k]|`` (at most
+    ``1/sqrt(3)``), whence ``(R2 e_y)_y = s g[1, k]`` is far from +-1, and
+    ``D(g) = p^{(1 - s)/2} D(R2) D(R1)`` with ``D(R) = exp(a X_y) exp(b X_x) exp(c X_y)``.
+    """
+    s = 1.0 if float(torch.linalg.det(g)) > 0 else -1.0
+    proper = s * g
+    k = int(torch.argmin(proper[1].abs()))
+    d = _d_proper(ir.l, proper @ _TO_Y[k].T) @ _d_quarter_turn(ir.l, k)
+    return d * (ir.p if s < 0 else 1)
+
+
+@functools.cache
+def _generators(l: int) -> torch.Tensor:
+    with _default_dtype(torch.float64):
+        return o3.so3_generators(l).to(torch.float64)  # (x, y, z), in e3nn's basis
+
+
+def _d_proper(l: int, rotation: torch.Tensor) -> torch.Tensor:
+    gen = _generators(l)
+    a, b, c = (float(t) for t in o3.matrix_to_angles(rotation))
+    return _expm(a * gen[1]) @ _expm(b * gen[0]) @ _expm(c * gen[1])
+
+
+@functools.cache
+def _d_quarter_turn(l: int, k: int) -> torch.Tensor:
+    return _d_proper(l, _TO_Y[k])
 
 
 def _parse_specs(name: str, spec: object, fn: object) -> list[Spec]:

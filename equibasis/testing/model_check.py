@@ -604,20 +604,48 @@ def check_model(
     motions = _motions(
         adapter, ntrials, parity, translation, lattice_shifts, permutation, generator
     )
-    # (output, block, transformation) -> [ok, abs, rel, tol, element, flipped]
-    rows: dict[tuple[str, str, str], list] = {}
-    failures = []
-    zero_lines = []
+    zero_lines = [] if allow_zero else _zero_outputs(run)
+    rows, failures = _measure(run, motions, atol, rtol)
+    report = ModelCheckReport(
+        adapter.describe(),
+        tuple(
+            ModelCheckRow(out, block, name, v[1], v[2], v[3], bool(v[0]), v[4])
+            for (out, block, name), v in rows.items()
+        ),
+    )
+    if failures or zero_lines:
+        raise ModelCheckError(_message(failures, zero_lines, rows), report)
+    return report
+
+
+def _zero_outputs(run: _Run) -> list[str]:
+    """A line per output block that is exactly zero at the example (any check of it passes)."""
+    lines = []
     for spec, y in zip(run.specs, run.reference, strict=True):
         for label, sl, _ in spec.blocks(y):
             block = y if sl is None else y[..., sl]
-            if not allow_zero and block.numel() and float(block.abs().max()) == 0.0:
-                zero_lines.append(
+            if block.numel() and float(block.abs().max()) == 0.0:
+                lines.append(
                     f"output {spec.quoted} ({label}) is exactly zero at the example, so every "
                     "check of it passes whatever the model does; pass allow_zero=True if zero "
                     "is right"
                 )
+    return lines
+
+
+def _measure(
+    run: _Run, motions: list[tuple[str, Motion]], atol: float | None, rtol: float | None
+) -> tuple[dict, list]:
+    """Run every motion; the worst trial per (output, block, transformation), and failures.
+
+    Rows map ``(output, block, transformation)`` to ``[ok, abs error, rel error, tolerance,
+    element]``; each failure is ``(spec, block, transformation, motion, error, scale,
+    tolerance, flipped, irreps, dtype)``.
+    """
+    rows: dict[tuple[str, str, str], list] = {}
+    failures = []
     for name, motion in motions:
+        element = describe_group_element(*_describe(motion))
         moved = run.moved_outputs(motion)
         for spec, y_ref, y_got, dtype in zip(
             run.specs, run.reference, moved, run.dtypes, strict=True
@@ -627,13 +655,7 @@ def check_model(
                 failures.append(
                     (spec, "shape", name, motion, math.inf, 0.0, math.inf, math.inf, None, dtype)
                 )
-                rows[(spec.label, "shape", name)] = [
-                    False,
-                    math.inf,
-                    math.inf,
-                    0.0,
-                    describe_group_element(*_describe(motion)),
-                ]
+                rows[(spec.label, "shape", name)] = [False, math.inf, math.inf, 0.0, element]
                 continue
             a = tolerance_for(dtype) if atol is None else float(atol)
             r = tolerance_for(dtype) if rtol is None else float(rtol)
@@ -642,9 +664,7 @@ def check_model(
                 tol = a + r * (scale if math.isfinite(scale) else 0.0)
                 ok = finite and err <= tol
                 rel = 0.0 if err == 0.0 else (err / scale if 0 < scale < math.inf else math.inf)
-                key = (spec.label, label, name)
-                element = describe_group_element(*_describe(motion))
-                entry = rows.setdefault(key, [True, -1.0, 0.0, tol, element])
+                entry = rows.setdefault((spec.label, label, name), [True, -1.0, 0.0, tol, element])
                 if err > entry[1] or (not ok and entry[0]):  # keep the worst trial
                     entry[1:] = [err, rel, tol, element]
                 entry[0] = entry[0] and ok
@@ -652,16 +672,7 @@ def check_model(
                     failures.append(
                         (spec, label, name, motion, err, scale, tol, flipped, irreps, dtype)
                     )
-    report = ModelCheckReport(
-        adapter.describe(),
-        tuple(
-            ModelCheckRow(out, block, name, v[1], v[2], v[3], bool(v[0]), v[4])
-            for (out, block, name), v in rows.items()
-        ),
-    )
-    if failures or zero_lines:
-        raise ModelCheckError(_message(failures, zero_lines, rows, parity, len(rows)), report)
-    return report
+    return rows, failures
 
 
 def _describe(motion: Motion) -> tuple:
@@ -669,7 +680,7 @@ def _describe(motion: Motion) -> tuple:
     return g, motion.translation, motion.permutation
 
 
-def _message(failures: list, zero_lines: list, rows: dict, parity: bool, total: int) -> str:
+def _message(failures: list, zero_lines: list, rows: dict) -> str:
     seen = set()
     lines = []
     failed = {k for k, v in rows.items() if not v[0]}
@@ -698,7 +709,7 @@ def _message(failures: list, zero_lines: list, rows: dict, parity: bool, total: 
             f"{rel:.2e}, max|f| {scale:.2e})\n    h = {element}\n    hint: {hint}"
         )
     lines.extend(zero_lines)
-    head = f"check_model failed: {len(failed)} of {total} checks"
+    head = f"check_model failed: {len(failed)} of {len(rows)} checks"
     if zero_lines and not failed:
         head = "check_model failed: an output is zero"
     return head + "\n  " + "\n  ".join(lines)
