@@ -5,8 +5,9 @@ positions, and permutation of atoms when asked),
 
 .. math:: f(D_\text{in}(g)\, x) = D_\text{out}(g)\, f(x),
 
-where :math:`D(g)` is the (block-diagonal) Wigner matrix of the irreps, built with e3nn's
-``Irrep.D_from_matrix`` (so the real basis, signs and order of every ``l`` are e3nn's). Positions
+where :math:`D(g)` is the (block-diagonal) Wigner matrix of the irreps, e3nn's
+``Irrep.D_from_matrix`` (so the real basis, signs and order of every ``l`` are e3nn's) computed
+from e3nn's generators to rounding (see ``_wigner_d``: e3nn's own is off by up to 2e-10). Positions
 (``"cartesian_points"``, as in e3nn) move as :math:`x \mapsto g x + t`; invariants
 (:func:`assert_invariant`) must not move at all.
 
