@@ -236,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the example built when the factory returns none: dict {pos, z, batch}, PyG "
         "Data(z, pos), ASE Atoms, or arguments (z, pos) (dict)",
     )
+    check.add_argument(
+        "--structure",
+        type=Path,
+        help="read the example's atoms (and cell, if periodic) from this file with ASE "
+        "(xyz, extxyz, cif, POSCAR, ...) instead of building a cluster of --atoms atoms",
+    )
     check.add_argument("--positions", help="name of the positions field of the example")
     check.add_argument("--no-parity", action="store_true", help="rotations only (chiral models)")
     check.add_argument("--atol", type=_positive_float, help="absolute tolerance")
@@ -370,10 +376,7 @@ def _model_and_example(obj: Any, args: argparse.Namespace) -> tuple[Any, Any]:
         return made
     if isinstance(made, torch.nn.Module):
         made.eval()
-    from equibasis.testing.strategies import cluster
-
-    mol = cluster(args.atoms, seed=args.seed)
-    pos, z = mol.positions, mol.numbers
+    pos, z, cell = _structure(args)
     if args.example == "data":
         try:
             from torch_geometric.data import Data
@@ -381,7 +384,7 @@ def _model_and_example(obj: Any, args: argparse.Namespace) -> tuple[Any, Any]:
             raise ImportError(
                 "--example data needs torch_geometric (pip install 'equibasis[bench]')"
             ) from None
-        return made, Data(z=z, pos=pos)
+        return made, Data(z=z, pos=pos) if cell is None else Data(z=z, pos=pos, cell=cell)
     if args.example == "atoms":
         try:
             import ase
@@ -389,10 +392,39 @@ def _model_and_example(obj: Any, args: argparse.Namespace) -> tuple[Any, Any]:
             raise ImportError(
                 "--example atoms needs ase (pip install 'equibasis[bench]')"
             ) from None
-        return made, ase.Atoms(numbers=z.numpy(), positions=pos.numpy())
+        if cell is None:
+            return made, ase.Atoms(numbers=z.numpy(), positions=pos.numpy())
+        return made, ase.Atoms(numbers=z.numpy(), positions=pos.numpy(), cell=cell, pbc=True)
     if args.example == "args":
-        return made, (z, pos)
-    return made, {"pos": pos, "z": z, "batch": torch.zeros_like(z)}
+        return made, (z, pos) if cell is None else (z, pos, cell)
+    example = {"pos": pos, "z": z, "batch": torch.zeros_like(z)}
+    return made, example if cell is None else {**example, "cell": cell}
+
+
+def _structure(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """(positions, atomic numbers, cell or None): from --structure, else a cluster."""
+    import torch
+
+    if args.structure is None:
+        from equibasis.testing.strategies import cluster
+
+        mol = cluster(args.atoms, seed=args.seed)
+        return mol.positions, mol.numbers, None
+    try:
+        import ase.io
+    except ImportError:
+        raise ImportError("--structure needs ase (pip install 'equibasis[bench]')") from None
+    try:
+        atoms = ase.io.read(args.structure)
+    except (OSError, ValueError, KeyError) as error:  # missing file, unknown format
+        raise _Usage(
+            f"equibasis check: error: cannot read {str(args.structure)!r}: {error}"
+        ) from None
+    pos = torch.tensor(atoms.get_positions(), dtype=torch.float64)
+    z = torch.tensor(atoms.numbers, dtype=torch.int64)
+    periodic = bool(atoms.pbc.any())
+    cell = torch.tensor(atoms.cell.array, dtype=torch.float64) if periodic else None
+    return pos, z, cell
 
 
 def _check_model(args: argparse.Namespace) -> int:

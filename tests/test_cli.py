@@ -153,3 +153,24 @@ def test_check_model_from_the_command_line(tmp_path, capsys, monkeypatch):
 def test_check_model_bad_targets(capsys, target, message):
     assert main(["check", target]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_check_model_on_a_structure_file(tmp_path, capsys, monkeypatch):
+    ase_io = pytest.importorskip("ase.io")
+    from ase.build import bulk, molecule
+
+    (tmp_path / "user_models.py").write_text(USER_MODELS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ase_io.write(tmp_path / "ethanol.xyz", molecule("CH3CH2OH"))
+    crystal = bulk("Si", "diamond", a=5.43)
+    crystal.rattle(0.05, seed=0)
+    ase_io.write(tmp_path / "si.extxyz", crystal)
+    argv = ["check", "user_models:PairModel", "--rotations", "1", "--structure"]
+    assert main([*argv, str(tmp_path / "ethanol.xyz")]) == 0
+    assert "dict example, 9 atoms" in capsys.readouterr().out
+    # a periodic file gives the example a cell: a model without periodic images is caught
+    assert main([*argv, str(tmp_path / "si.extxyz")]) == 1
+    captured = capsys.readouterr()
+    assert "periodic" in captured.out and "under lattice shift" in captured.err
+    assert main([*argv, str(tmp_path / "missing.xyz")]) == 2
+    assert "cannot read" in capsys.readouterr().err
