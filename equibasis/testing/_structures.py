@@ -49,7 +49,7 @@ def molecule_table() -> tuple[MoleculeRow, ...]:
 
 def rotation_matrix(rng: np.random.Generator) -> np.ndarray:
     """A Haar-uniform rotation from a normalised Gaussian quaternion, float64 ``(3, 3)``."""
-    w, x, y, z = rng.standard_normal(4) / 1.0
+    w, x, y, z = rng.standard_normal(4)
     n = math.sqrt(w * w + x * x + y * y + z * z)
     w, x, y, z = w / n, x / n, y / n, z / n
     return np.array(
@@ -106,10 +106,12 @@ def assemble_cluster(
             xyz = (xyz - xyz.mean(0)) @ rotation_matrix(rng).T
         else:
             z, xyz, label = [_FILLER], np.zeros((1, 3)), "Ar"
-        for attempt in range(1, 10_000):
+        attempt = 0
+        while True:  # the cube grows until the molecule fits: this ends
             shifted = xyz + rng.uniform(-edge / 2, edge / 2, size=3)
             if _min_distance(shifted, positions) >= gap:
                 break
+            attempt += 1
             if attempt % 100 == 0:
                 edge *= 1.1
         numbers += z
