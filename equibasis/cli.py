@@ -29,9 +29,9 @@ examples:
   equibasis plot harmonics --lmax 3 --interactive -o harmonics.html
   equibasis report --out reports/            # the full comparison report (< 10 min)
   equibasis report --out quick/ --quick      # small sizes (< 1 min)
-  equibasis check                            # rotation/mirror checks, non-zero exit on failure
   equibasis check mypkg.models:make_model --outputs energy=0e forces=1o --atoms 50
                                              # check_model on your model (factory)
+  equibasis check                            # rotation/mirror checks, non-zero exit on failure
 """
 
 _STATIC_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -216,12 +216,6 @@ def build_parser() -> argparse.ArgumentParser:
         "required arguments)",
     )
     check.add_argument(
-        "--atoms", type=_int_at_least(4), default=8, help="atoms of the test molecule (8)"
-    )
-    check.add_argument(
-        "--rotations", type=_int_at_least(1), default=3, help="random rotations and mirrors (3)"
-    )
-    check.add_argument(
         "--outputs",
         nargs="+",
         metavar="KEY=TYPE",
@@ -246,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-parity", action="store_true", help="rotations only (chiral models)")
     check.add_argument("--atol", type=_positive_float, help="absolute tolerance")
     check.add_argument("--rtol", type=_positive_float, help="relative tolerance")
+    check.add_argument(
+        "--atoms", type=_int_at_least(4), default=8, help="atoms of the test molecule (8)"
+    )
+    check.add_argument(
+        "--rotations", type=_int_at_least(1), default=3, help="random rotations and mirrors (3)"
+    )
     return parser
 
 

@@ -278,6 +278,8 @@ def _wigner_d(ir: o3.Irrep, g: torch.Tensor) -> torch.Tensor:
     ``1/sqrt(3)``), whence ``(R2 e_y)_y = s g[1, k]`` is far from +-1, and
     ``D(g) = p^{(1 - s)/2} D(R2) D(R1)`` with ``D(R) = exp(a X_y) exp(b X_x) exp(c X_y)``.
     """
+    if not hasattr(o3, "so3_generators"):  # an e3nn without public generators: its own D
+        return ir.D_from_matrix(g)
     s = 1.0 if float(torch.linalg.det(g)) > 0 else -1.0
     proper = s * g
     k = int(torch.argmin(proper[1].abs()))
