@@ -200,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--quick", action="store_true", help="small sizes: under a minute")
     report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
+    commands._parser_class = _CheckParser  # argparse has no per-subcommand parser class
     check = commands.add_parser(
         "check",
         parents=[seed],
@@ -215,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="module:attribute of a model or a factory (a class, or a function without "
         "required arguments)",
     )
+    commands._parser_class = _Parser
     check.add_argument(
         "--outputs",
         nargs="+",
@@ -320,6 +322,22 @@ def _report(args: argparse.Namespace) -> int:
     index = build_report(args.out, quick=args.quick, seed=args.seed, progress=not args.no_progress)
     print(f"wrote {index} and {index.with_suffix('.html')}")
     return 0
+
+
+class _CheckParser(_Parser):
+    """The ``check`` parser: its optional target never swallows an unknown option's value.
+
+    In ``equibasis check --bogus 1`` argparse would take ``1`` as the target; a target without
+    ``:`` next to unrecognised arguments is given back to them, so the error names
+    ``--bogus 1``.
+    """
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[Any, list]:
+        ns, extras = super().parse_known_args(args, namespace)
+        target = getattr(ns, "target", None)
+        if extras and isinstance(target, str) and ":" not in target:
+            extras, ns.target = [*extras, target], None
+        return ns, extras
 
 
 def _key(text: str) -> object:

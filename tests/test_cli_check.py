@@ -78,3 +78,9 @@ def test_check_model_on_a_structure_file(tmp_path, capsys, monkeypatch):
     assert "periodic" in captured.out and "under lattice shift" in captured.err
     assert main([*argv, str(tmp_path / "missing.xyz")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_an_unknown_option_keeps_its_value(capsys):
+    # the optional target must not swallow the value of an unknown option
+    assert main(["check", "--bogus", "1"]) == 2
+    assert "unrecognized arguments: --bogus 1" in capsys.readouterr().err
