@@ -306,6 +306,7 @@ def test_ase_calculator_and_atoms():
     outputs = {"energy": "0e", "forces": "1o", "stress": TENSOR2}
     report = check_model(TorchCalculator(), atoms, outputs=outputs)
     assert report.ok and "atoms example, 4 atoms, periodic" in report.example
+    assert atoms.calc is None  # the example is left as it was given
     assert "lattice shift" in {r.transformation for r in report.rows}
     mol = _molecule()
     molecule = ase.Atoms(numbers=mol.numbers.numpy(), positions=mol.positions.numpy())

@@ -433,6 +433,7 @@ class _AtomsAdapter(Adapter):
             return model(example)
         if hasattr(model, "reset"):
             model.reset()  # ASE caches results per Atoms; never reuse the previous geometry's
+        example = example.copy()  # the user's Atoms keep their own calculator
         example.calc = model
         out = {}
         for name in wanted:
