@@ -444,3 +444,21 @@ def test_batch_of_crystals_with_one_cell_each():
                        flat).ok  # fmt: skip
     with pytest.raises(AssertionError, match="under lattice shift"):
         check_model(lambda pos, z, cell, batch: model(pos, z, cell, batch, True), example)
+
+
+def test_outputs_as_attributes_and_tuple_positions():
+    mol = _molecule()
+    example = {"pos": mol.positions, "z": mol.numbers}
+
+    def as_object(pos, z):
+        return types.SimpleNamespace(**PairModel()(pos, z))
+
+    def as_tuple(pos, z):
+        out = PairModel()(pos, z)
+        return out["energy"], out["forces"]
+
+    assert check_model(as_object, example).ok  # energy and forces found as attributes
+    report = check_model(as_tuple, example, outputs={0: "0e", 1: "1o"})
+    assert report.ok and {r.output for r in report.rows} == {"0", "1"}
+    with pytest.raises(AssertionError, match=r"output 1, irrep 1x1e, under reflection"):
+        check_model(as_tuple, example, outputs={0: "0e", 1: "1e"})  # forces declared 1e
