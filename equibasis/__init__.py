@@ -64,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     # rotation tests
     "assert_equivariant": "testing",
     "assert_invariant": "testing",
+    "check_model": "testing",
     "equivariance_error": "testing",
     "tolerance_for": "testing",
 }

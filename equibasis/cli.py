@@ -32,6 +32,8 @@ examples:
   equibasis plot harmonics --lmax 3 --interactive -o harmonics.html
   equibasis report --out reports/            # the full comparison report (< 10 min)
   equibasis report --out quick/ --quick      # small sizes (< 1 min)
+  equibasis check mypkg.models:make_model --outputs energy=0e forces=1o --atoms 50
+                                             # check_model on your model (factory)
   equibasis check                            # rotation/mirror checks, non-zero exit on failure
   equibasis benchmark --quick --out bench/   # which basis makes the better model (< 5 min)
   equibasis benchmark --dataset ethanol --models schnet tfn-l2 --bases bessel-8 gaussian-50
@@ -207,13 +209,48 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--quick", action="store_true", help="small sizes: under a minute")
     report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
+    commands._parser_class = _CheckParser  # argparse has no per-subcommand parser class
     check = commands.add_parser(
         "check",
         parents=[seed],
-        help="rotation and mirror checks of the built-in bases",
-        description="Measure every built-in basis under random rotations and mirrors and "
-        "print a table; exit status 1 if one does not behave as documented.",
+        help="rotation and mirror checks of the built-in bases, or of your model",
+        description="Without a target: measure every built-in basis under random rotations "
+        "and mirrors. With module:attribute (or path/file.py:attribute): run check_model on "
+        "that model, or on what that factory returns (a model, or (model, example)). Prints a "
+        "table; exit status 1 on a failure.",
     )
+    check.add_argument(
+        "target",
+        nargs="?",
+        help="module:attribute of a model or a factory (a class, or a function without "
+        "required arguments)",
+    )
+    commands._parser_class = _Parser
+    check.add_argument(
+        "--outputs",
+        nargs="+",
+        metavar="KEY=TYPE",
+        help="outputs to check, e.g. energy=0e forces=1o 'stress=cartesian 2-tensor' "
+        "(0=0e for a model returning a tensor; default energy=0e forces=1o)",
+    )
+    check.add_argument("--forces-from", metavar="KEY", help="also check -d KEY / d positions")
+    check.add_argument(
+        "--example",
+        choices=("dict", "data", "atoms", "args"),
+        default="dict",
+        help="the example built when the factory returns none: dict {pos, z, batch}, PyG "
+        "Data(z, pos), ASE Atoms, or arguments (z, pos) (dict)",
+    )
+    check.add_argument(
+        "--structure",
+        type=Path,
+        help="read the example's atoms (and cell, if periodic) from this file with ASE "
+        "(xyz, extxyz, cif, POSCAR, ...) instead of building a cluster of --atoms atoms",
+    )
+    check.add_argument("--positions", help="name of the positions field of the example")
+    check.add_argument("--no-parity", action="store_true", help="rotations only (chiral models)")
+    check.add_argument("--atol", type=_positive_float, help="absolute tolerance")
+    check.add_argument("--rtol", type=_positive_float, help="relative tolerance")
     check.add_argument(
         "--atoms", type=_int_at_least(4), default=8, help="atoms of the test molecule (8)"
     )
@@ -378,7 +415,167 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _CheckParser(_Parser):
+    """The ``check`` parser: its optional target never swallows an unknown option's value.
+
+    In ``equibasis check --bogus 1`` argparse would take ``1`` as the target; a target without
+    ``:`` next to unrecognised arguments is given back to them, so the error names
+    ``--bogus 1``.
+    """
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[Any, list]:
+        ns, extras = super().parse_known_args(args, namespace)
+        target = getattr(ns, "target", None)
+        if extras and isinstance(target, str) and ":" not in target:
+            extras, ns.target = [*extras, target], None
+        return ns, extras
+
+
+def _key(text: str) -> object:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _load_target(target: str) -> Any:
+    """The object named by ``module:attribute`` or ``path/to/file.py:attribute``."""
+    import importlib
+    import importlib.util
+    import os
+
+    module_name, sep, attribute = target.rpartition(":")
+    if not sep or not module_name or not attribute:
+        raise _Usage(
+            f"equibasis check: error: target must be module:attribute, received {target!r}"
+        )
+    try:
+        if module_name.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            if spec is None or spec.loader is None or not Path(module_name).is_file():
+                raise ImportError(f"no file {module_name!r}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            if os.getcwd() not in sys.path:  # as `python -m` does: the current folder first
+                sys.path.insert(0, os.getcwd())
+            module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise _Usage(f"equibasis check: error: cannot import {module_name!r}: {error}") from None
+    obj: Any = module
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise _Usage(f"equibasis check: error: {module_name!r} has no attribute {attribute!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _model_and_example(obj: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    import inspect
+
+    import torch
+
+    factory = inspect.isclass(obj) or (
+        inspect.isfunction(obj)
+        and not [
+            p
+            for p in inspect.signature(obj).parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    )
+    made = obj() if factory else obj
+    if isinstance(made, tuple) and len(made) == 2 and callable(made[0]):
+        return made
+    if isinstance(made, torch.nn.Module):
+        made.eval()
+    pos, z, cell = _structure(args)
+    if args.example == "data":
+        try:
+            from torch_geometric.data import Data
+        except ImportError:
+            raise ImportError(
+                "--example data needs torch_geometric (pip install 'equibasis[bench]')"
+            ) from None
+        return made, Data(z=z, pos=pos) if cell is None else Data(z=z, pos=pos, cell=cell)
+    if args.example == "atoms":
+        try:
+            import ase
+        except ImportError:
+            raise ImportError(
+                "--example atoms needs ase (pip install 'equibasis[bench]')"
+            ) from None
+        if cell is None:
+            return made, ase.Atoms(numbers=z.numpy(), positions=pos.numpy())
+        return made, ase.Atoms(numbers=z.numpy(), positions=pos.numpy(), cell=cell, pbc=True)
+    if args.example == "args":
+        return made, (z, pos) if cell is None else (z, pos, cell)
+    example = {"pos": pos, "z": z, "batch": torch.zeros_like(z)}
+    return made, example if cell is None else {**example, "cell": cell}
+
+
+def _structure(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """(positions, atomic numbers, cell or None): from --structure, else a cluster."""
+    import torch
+
+    if args.structure is None:
+        from equibasis.testing.strategies import cluster
+
+        mol = cluster(args.atoms, seed=args.seed)
+        return mol.positions, mol.numbers, None
+    try:
+        import ase.io
+    except ImportError:
+        raise ImportError("--structure needs ase (pip install 'equibasis[bench]')") from None
+    try:
+        atoms = ase.io.read(args.structure)
+    except (OSError, ValueError, KeyError) as error:  # missing file, unknown format
+        raise _Usage(
+            f"equibasis check: error: cannot read {str(args.structure)!r}: {error}"
+        ) from None
+    pos = torch.tensor(atoms.get_positions(), dtype=torch.float64)
+    z = torch.tensor(atoms.numbers, dtype=torch.int64)
+    periodic = bool(atoms.pbc.any())
+    cell = torch.tensor(atoms.cell.array, dtype=torch.float64) if periodic else None
+    return pos, z, cell
+
+
+def _check_model(args: argparse.Namespace) -> int:
+    import torch
+
+    from equibasis.testing.model_check import ModelCheckError, check_model
+
+    model, example = _model_and_example(_load_target(args.target), args)
+    outputs = None
+    if args.outputs:
+        outputs = {}
+        for item in args.outputs:
+            key, sep, kind = item.partition("=")
+            if not sep or not key:
+                raise _Usage(f"equibasis check: error: --outputs takes KEY=TYPE, received {item!r}")
+            outputs[_key(key)] = None if kind in ("", "None") else kind
+    forces_from = None if args.forces_from is None else _key(args.forces_from)
+    try:
+        report = check_model(
+            model,
+            example,
+            positions=None if args.positions is None else _key(args.positions),
+            outputs=outputs,
+            forces_from=forces_from,
+            parity=not args.no_parity,
+            ntrials=args.rotations,
+            atol=args.atol,
+            rtol=args.rtol,
+            generator=torch.Generator().manual_seed(args.seed),
+        )
+    except ModelCheckError as error:
+        print(error.report.to_markdown())
+        print(str(error), file=sys.stderr)
+        return 1
+    print(report.to_markdown())
+    print(f"all {len(report.rows)} checks passed")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
+    if args.target is not None:
+        return _check_model(args)
     from equibasis.report import measure_symmetry
 
     table = measure_symmetry(num_atoms=args.atoms, num_rotations=args.rotations, seed=args.seed)

@@ -11,11 +11,15 @@ from e3nn import o3
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+from equibasis.testing._structures import min_image_distance
 from equibasis.testing.strategies import (
+    cluster,
+    crystals,
     distances,
     features,
     irreps,
     load_molecules,
+    molecule_batches,
     molecules,
     orthogonal_matrices,
     point_clouds,
@@ -249,3 +253,97 @@ def test_strategy_geometry_is_built_in_float64():
     R64 = find(rotations(), lambda R: rotation_angle(R) > 2.0)
     R32 = find(rotations(dtype=torch.float32), lambda R: rotation_angle(R.double()) > 2.0)
     assert np.allclose(R32.double().numpy(), R64.numpy(), atol=1e-7)
+
+
+# -- real sizes, chirality, batches, crystals ------------------------------------------------
+
+
+def _pseudoscalar(pos, z):
+    """sum_i det(u_i, v_i, w_i) of species-weighted neighbour sums: zero iff mirror-symmetric.
+
+    Invariant under rotations, translations and relabelling of atoms, odd under reflections, so
+    it vanishes for a molecule that is its own mirror image (up to relabelling) and, for generic
+    weights, not for a chiral one.
+    """
+    r = pos[None, :, :] - pos[:, None, :]
+    rho = torch.exp(-(r * r).sum(-1) / 4.0)
+    u, v, w = (
+        torch.einsum("ij,j,ijc->ic", rho, 1.0 + torch.sin(1.3 * k + 0.37 * z.double()), r)
+        for k in range(3)
+    )
+    total = (u * torch.linalg.cross(v, w, dim=-1)).sum()
+    scale = (u.norm(dim=-1) * v.norm(dim=-1) * w.norm(dim=-1)).sum()
+    return float(total / scale)
+
+
+@given(mol=molecules(min_atoms=30, max_atoms=300))
+@settings(max_examples=10)
+def test_molecules_min_atoms_draws_clusters_of_real_size(mol):
+    n = len(mol.numbers)
+    assert 30 <= n <= 300 and mol.positions.shape == (n, 3)
+    assert mol.name.startswith("cluster of ") and f"({n} atoms" in mol.name
+    assert float(torch.pdist(mol.positions).min()) > 0.7  # bonds inside, >= 2 A between
+
+
+def test_molecules_size_filters():
+    assert find(molecules(min_atoms=30), lambda m: True).numbers.shape == (30,)
+    big = find(molecules(min_atoms=150, max_atoms=200), lambda m: True)
+    assert len(big.numbers) == 150 and big.name.startswith("cluster of ")
+    small = find(molecules(min_atoms=12, max_atoms=13), lambda m: True)
+    assert 12 <= len(small.numbers) <= 13 and not small.name.startswith("cluster")
+    with pytest.raises(ValueError, match="max_atoms"):
+        molecules(min_atoms=10, max_atoms=5)
+    with pytest.raises(ValueError, match="no molecule is left"):
+        molecules(names=["H2O"], min_atoms=30)
+
+
+def test_cluster_is_deterministic_and_exact():
+    a, b = cluster(57, seed=3), cluster(57, seed=3)
+    assert a.name == b.name and torch.equal(a.positions, b.positions)
+    assert len(a.numbers) == 57 and not torch.equal(a.positions, cluster(57, seed=4).positions)
+    assert len(cluster(1).numbers) == 1
+
+
+@given(mol=molecules(chiral=True, reflections=True))
+@settings(max_examples=15)
+def test_chiral_strategy_draws_chiral_molecules(mol):
+    # the shipped chiral molecules (and their mirror images) are far from mirror-symmetric
+    assert abs(_pseudoscalar(mol.positions, mol.numbers)) > 1e-4, mol.name
+    assert mol.name in {m.name for m in load_molecules(chiral=True)}
+
+
+def test_chiral_flags_against_the_pseudoscalar():
+    chiral = load_molecules(chiral=True)
+    assert len(chiral) == 5 and all(len(m.numbers) <= 15 for m in chiral)
+    for mol in chiral:
+        p = _pseudoscalar(mol.positions, mol.numbers)
+        assert abs(p) > 1e-4, mol.name
+        # the mirror image has the opposite sign: it is the other enantiomer
+        assert _pseudoscalar(-mol.positions, mol.numbers) == pytest.approx(-p, rel=1e-12)
+    for name in ("H2O", "CH4", "C6H6", "CH3OH", "C2H6", "CH3CH2OH"):  # mirror planes
+        mol = REFERENCE[name]
+        assert abs(_pseudoscalar(mol.positions, mol.numbers)) < 1e-9, name
+    assert not {m.name for m in chiral} & {m.name for m in load_molecules(chiral=False)}
+
+
+@given(b=molecule_batches(min_molecules=2, max_molecules=4))
+@settings(max_examples=10)
+def test_molecule_batches(b):
+    assert 2 <= len(b.names) <= 4
+    assert b.batch.tolist() == sorted(b.batch.tolist()) and int(b.batch.max()) == len(b.names) - 1
+    for k, name in enumerate(b.names):
+        ref = REFERENCE[name]
+        pos = b.positions[b.batch == k]
+        assert torch.equal(b.numbers[b.batch == k], ref.numbers)
+        torch.testing.assert_close(torch.pdist(pos), torch.pdist(ref.positions), atol=1e-12, rtol=0)
+
+
+@given(c=crystals(min_atoms=1, max_atoms=6, min_distance=1.5, reflections=True))
+@settings(max_examples=10)
+def test_crystals(c):
+    n = len(c.numbers)
+    assert 1 <= n <= 6 and c.positions.shape == (n, 3) and c.cell.shape == (3, 3)
+    assert abs(float(torch.linalg.det(c.cell))) > 10.0  # a real cell, not flat
+    assert min_image_distance(c.positions.numpy(), c.cell.numpy()) >= 1.5 - 1e-9
+    lengths = c.cell.norm(dim=1) / (max(1.0, n / 4.0) ** (1 / 3))
+    assert bool(((lengths > 3.5 - 1e-9) & (lengths < 6.0 + 1e-9)).all())

@@ -5,6 +5,9 @@
 - :mod:`equibasis.testing.checks`: :func:`assert_equivariant`, :func:`assert_invariant` and
   :func:`equivariance_error`, which name the irrep that broke, the error, the tolerance and the
   group element;
+- :mod:`equibasis.testing.model_check`: :func:`check_model`, which checks a whole model called
+  the way it is called (PyG ``Data``/``Batch``, dicts, ASE ``Atoms``, positional arguments,
+  periodic cells) and names the output, irrep block and transformation that broke;
 - :mod:`equibasis.testing.pytest_plugin`: ``device`` / ``dtype`` fixtures for your test suite
   (``pytest_plugins = ["equibasis.testing.pytest_plugin"]`` in your ``conftest.py``).
 
@@ -30,13 +33,25 @@ from equibasis.testing.checks import (
     random_rotation,
     tolerance_for,
 )
+from equibasis.testing.model_check import (
+    TENSOR2,
+    ModelCheckError,
+    ModelCheckReport,
+    ModelCheckRow,
+    check_model,
+)
 
 __all__ = [
     "POINTS",
+    "TENSOR2",
     "EquivarianceResult",
     "IrrepError",
+    "ModelCheckError",
+    "ModelCheckReport",
+    "ModelCheckRow",
     "assert_equivariant",
     "assert_invariant",
+    "check_model",
     "equivariance_error",
     "forces_from",
     "quaternion_to_matrix",

@@ -5,8 +5,9 @@ positions, and permutation of atoms when asked),
 
 .. math:: f(D_\text{in}(g)\, x) = D_\text{out}(g)\, f(x),
 
-where :math:`D(g)` is the (block-diagonal) Wigner matrix of the irreps, built with e3nn's
-``Irrep.D_from_matrix`` (so the real basis, signs and order of every ``l`` are e3nn's). Positions
+where :math:`D(g)` is the (block-diagonal) Wigner matrix of the irreps, e3nn's
+``Irrep.D_from_matrix`` (so the real basis, signs and order of every ``l`` are e3nn's) computed
+from e3nn's generators to rounding (see ``_wigner_d``: e3nn's own is off by up to 2e-10). Positions
 (``"cartesian_points"``, as in e3nn) move as :math:`x \mapsto g x + t`; invariants
 (:func:`assert_invariant`) must not move at all.
 
@@ -26,6 +27,7 @@ e3nn builds its generators in the default dtype, and a float32 default limits D 
 """
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 import torch
 from e3nn import o3
 
-from equibasis._validation import check_float_tensor, check_last_dim
+from equibasis._validation import check_float_tensor, check_int, check_last_dim
 
 __all__ = [
     "POINTS",
@@ -233,9 +235,73 @@ class _WignerCache:
             if cpu_key not in self._cache:
                 # e3nn builds its generators in the default dtype: float64 here (PITFALLS)
                 with _default_dtype(torch.float64):
-                    self._cache[cpu_key] = ir.D_from_matrix(self.g)
+                    self._cache[cpu_key] = _wigner_d(ir, self.g)
             self._cache[key] = self._cache[cpu_key].to(device)
         return self._cache[key]
+
+
+# Quarter turns taking e_x, e_y, e_z to e_y (the identity for e_y); see _wigner_d.
+_TO_Y = (
+    torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64),
+    torch.eye(3, dtype=torch.float64),
+    torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=torch.float64),
+)
+
+
+def _expm(a: torch.Tensor) -> torch.Tensor:
+    """Matrix exponential by scaling and squaring with a 24-term Taylor series (float64).
+
+    ``torch.linalg.matrix_exp`` is off by up to 1.9e-10 in float64 for some small norms (a
+    rotation by 0.047 rad about x, for one), which would be the error floor of every check.
+    Scaled to norm <= 1/2 the series is exact to rounding; each squaring adds ~1 ulp.
+    """
+    norm = float(a.abs().sum(-1).max()) if a.numel() else 0.0
+    steps = max(0, math.ceil(math.log2(norm)) + 1) if norm > 0.5 else 0
+    b = a / (2.0**steps)
+    term = torch.eye(a.shape[-1], dtype=a.dtype)
+    out = term.clone()
+    for k in range(1, 25):
+        term = term @ b / k
+        out = out + term
+    for _ in range(steps):
+        out = out @ out
+    return out
+
+
+def _wigner_d(ir: o3.Irrep, g: torch.Tensor) -> torch.Tensor:
+    """``ir.D_from_matrix(g)`` to ~1e-14 in float64 for every g (e3nn's: up to ~2e-10).
+
+    Two losses are avoided. e3nn exponentiates its generators with ``torch.linalg.matrix_exp``
+    (see :func:`_expm`). And its Euler angle ``beta = acos((g e_y)_y)`` is ill-conditioned when
+    ``g e_y`` is near ``+-e_y``: so ``g = s R2 R1`` with ``s = det g`` and ``R1`` the quarter turn
+    taking ``e_k`` to ``e_y`` for the ``k`` of the smallest ``|g[1, k]|`` (at most
+    ``1/sqrt(3)``), whence ``(R2 e_y)_y = s g[1, k]`` is far from +-1, and
+    ``D(g) = p^{(1 - s)/2} D(R2) D(R1)`` with ``D(R) = exp(a X_y) exp(b X_x) exp(c X_y)``.
+    """
+    if not hasattr(o3, "so3_generators"):  # an e3nn without public generators: its own D
+        return ir.D_from_matrix(g)
+    s = 1.0 if float(torch.linalg.det(g)) > 0 else -1.0
+    proper = s * g
+    k = int(torch.argmin(proper[1].abs()))
+    d = _d_proper(ir.l, proper @ _TO_Y[k].T) @ _d_quarter_turn(ir.l, k)
+    return d * (ir.p if s < 0 else 1)
+
+
+@functools.cache
+def _generators(l: int) -> torch.Tensor:
+    with _default_dtype(torch.float64):
+        return o3.so3_generators(l).to(torch.float64)  # (x, y, z), in e3nn's basis
+
+
+def _d_proper(l: int, rotation: torch.Tensor) -> torch.Tensor:
+    gen = _generators(l)
+    a, b, c = (float(t) for t in o3.matrix_to_angles(rotation))
+    return _expm(a * gen[1]) @ _expm(b * gen[0]) @ _expm(c * gen[1])
+
+
+@functools.cache
+def _d_quarter_turn(l: int, k: int) -> torch.Tensor:
+    return _d_proper(l, _TO_Y[k])
 
 
 def _parse_specs(name: str, spec: object, fn: object) -> list[Spec]:
@@ -420,7 +486,7 @@ class _Problem:
         lead += [x for x in inputs if isinstance(x, torch.Tensor) and x.ndim >= 1]
         self.num_atoms = int(lead[0].shape[0]) if lead else 0
         self.has_points = POINTS in self.specs_in
-        self.reference = self._call(inputs) if reference is None else reference
+        self.reference = self._reference_call(inputs) if reference is None else reference
         if len(self.reference) != len(self.specs_out):
             raise ValueError(
                 f"fn returned {len(self.reference)} output(s) but irreps_out has "
@@ -460,6 +526,20 @@ class _Problem:
         start, stop = e.components
         block = y[..., start:stop] if y.ndim else y
         return float(block.abs().max()) if block.numel() else 0.0
+
+    def _reference_call(self, inputs: Sequence) -> list[torch.Tensor]:
+        try:
+            return self._call(inputs)
+        except TypeError as err:
+            if "argument" not in str(err):
+                raise
+            # the signature does not match one input per irreps_in entry: say so, not the model
+            raise TypeError(
+                f"calling fn with {len(inputs)} input(s) (irreps_in {self.specs_in}) failed: "
+                f"{err}. Give irreps_in (and inputs) for every positional argument of fn, or, "
+                "for a model that takes positions with graphs, dicts or Data objects, use "
+                "check_model(model, example)"
+            ) from err
 
     def _call(self, inputs: Sequence) -> list[torch.Tensor]:
         ctx = torch.no_grad() if self.no_grad else contextlib.nullcontext()
@@ -697,6 +777,12 @@ def _cases(
     generator: torch.Generator | None,
 ) -> list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]]:
     """The group elements to test: rotations, reflections, translations, permutations apart."""
+    # ntrials=0 would test nothing and pass: refuse it even when a fixed g makes it unused
+    if check_int("ntrials", ntrials, minimum=-(2**62)) < 1:
+        raise ValueError(
+            f"ntrials must be >= 1, received {ntrials}: with no trial nothing would be tested "
+            "and the check would pass whatever fn does"
+        )
     eye = torch.eye(3, dtype=torch.float64)
     cases = []
     if g is not None:
@@ -845,7 +931,7 @@ def assert_equivariant(
         translation: Test a translation of ``"cartesian_points"`` inputs (True: random; a
             ``(3,)`` tensor: that one; False: none).
         permutation: Test a permutation of atoms (True: random; a tensor: that one).
-        ntrials: Number of random rotations (each with its reflection).
+        ntrials: Number of random rotations (each with its reflection), >= 1.
         atol: Absolute tolerance (default :func:`tolerance_for` of each output's dtype).
         rtol: Relative tolerance, multiplying the block's ``max |f|`` (same default).
         allow_zero: Accept blocks that are numerically zero (below ``atol``) at the inputs and
@@ -861,6 +947,8 @@ def assert_equivariant(
 
     Raises:
         AssertionError: Naming the output, the irrep block, the error, the tolerance and g.
+        ValueError: If ``ntrials < 1`` (which would test nothing), or on malformed specs.
+        TypeError: If ``ntrials`` is not an int.
 
     Example:
         >>> def sh(x):
@@ -922,7 +1010,7 @@ def assert_invariant(
         parity: Also require invariance under reflections.
         translation: True (random), a ``(3,)`` tensor, or False.
         permutation: True (random), an ``(N,)`` permutation, or False.
-        ntrials: Number of random rotations (each with its reflection).
+        ntrials: Number of random rotations (each with its reflection), >= 1.
         atol: Absolute tolerance (default :func:`tolerance_for` of the output's dtype).
         rtol: Relative tolerance (same default).
         allow_zero: Accept an output that is numerically zero at ``pos`` and at randomly
@@ -935,6 +1023,7 @@ def assert_invariant(
 
     Raises:
         AssertionError: Naming the output, the error, the tolerance and the group element.
+        ValueError: If ``ntrials < 1`` (which would test nothing).
 
     Example:
         >>> pos = torch.randn(5, 3, dtype=torch.float64)
