@@ -142,7 +142,7 @@ def _standard_factors(
     q_prev2 = None
     q_prev = _degree_tensors(0, qdtype, device)[2].expand(2, n)  # rows Q_0^0, 0
     for l in range(1, lmax + 1):
-        at, bt, tail, index = _degree_tensors(l, qdtype, device)
+        at, bt, tail, _ = _degree_tensors(l, qdtype, device)
         low = q_prev[:l] * at  # (l, N), m = 0..l-1
         if q_prev2 is None:
             low = low * zrow
@@ -154,7 +154,9 @@ def _standard_factors(
         q = torch.cat([low, tail.expand(2, n)])  # (l + 2, N), m = 0..l+1
         # rows |m| for m = -l..l (cast first: l + 2 rows instead of 2l + 1)
         qd = q if qdtype == dtype else q.to(dtype)
-        yield l, qd.index_select(0, index), cs[lmax - l : lmax + l + 1]
+        # rows |m| for m = -l..l: l..1 reversed, then 0..l (slices, not a gather: the backward
+        # of a gather is a scatter, slow eagerly and under inductor)
+        yield l, torch.cat([qd[1 : l + 1].flip(0), qd[: l + 1]]), cs[lmax - l : lmax + l + 1]
         q_prev2, q_prev = q_prev, q
 
 
