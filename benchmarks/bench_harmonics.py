@@ -8,9 +8,10 @@ Three workloads, float32, each timed in alternating rounds (every peer once per 
   forces ``F = -dE/dv`` by ``create_graph=True``, loss ``E + |F|^2``, ``loss.backward()``.
 
 ``--compiled`` runs every peer under ``torch.compile`` (inductor, the way torch 2.13 tells users
-to deploy) and also times our eager path beside it. ``--busy`` starts one busy process beside the
-benchmark (``python -c "while True: pass"``), as on a shared machine. e3nn stops at lmax 12;
-sphericart (the ``bench`` extra) is skipped when missing. Ratios are peer time / our time: > 1
+to deploy) and also times our eager path beside it (fwd and fwd+bwd: compiled functions have no
+double backward, so no peer has a compiled force step). ``--busy`` starts one busy process
+beside the benchmark (``python -c "while True: pass"``), as on a shared machine. e3nn stops at
+lmax 12; sphericart (the ``bench`` extra) is skipped when missing. Ratios are peer time / our time: > 1
 means we are faster.
 
 Usage: ``python benchmarks/bench_harmonics.py [--quick] [--compiled] [--busy] [--device cuda]``
@@ -98,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
+    if args.compiled and "force" in args.workloads:
+        # torch.compile (AOT autograd) has no double backward: no compiled force step for anyone
+        args.workloads = [w for w in args.workloads if w != "force"]
+        print("--compiled: the force step is left out (torch.compile has no double backward)")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
