@@ -11,8 +11,8 @@ Three workloads, float32, each timed in alternating rounds (every peer once per 
 to deploy) and also times our eager path beside it (fwd and fwd+bwd: compiled functions have no
 double backward, so no peer has a compiled force step). ``--busy`` starts one busy process
 beside the benchmark (``python -c "while True: pass"``), as on a shared machine. e3nn stops at
-lmax 12; sphericart (the ``bench`` extra) is skipped when missing. Ratios are peer time / our time: > 1
-means we are faster.
+lmax 12; sphericart (the ``bench`` extra) is skipped when missing. Ratios are peer time / our
+time: > 1 means we are faster.
 
 Usage: ``python benchmarks/bench_harmonics.py [--quick] [--compiled] [--busy] [--device cuda]``
 """
