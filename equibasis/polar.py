@@ -158,36 +158,40 @@ def _derivative_coefficients(coefficients: torch.Tensor) -> torch.Tensor:
     return d[: count - 1]
 
 
-class _ChebyshevSeries(torch.autograd.Function):
-    """``sum_k c_k T_k(u)`` for F series at once: ``(E,), (K, F) -> (E, F)``.
+@torch.library.custom_op("equibasis::chebyshev_series", mutates_args=())
+def chebyshev_series(u: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
+    """``sum_k c_k T_k(u)`` for F series at once: ``(E,), (K, F) -> (E, F)``; a torch operator.
 
-    Forward: the recurrence written row by row into one buffer, then one matrix product. The
-    derivative of a Chebyshev series is another one, so the backward pass is this same
-    function with the derivative coefficients: differentiable to any order, with no autograd
-    graph through the ~40 recurrence steps.
+    The recurrence written row by row into one buffer, then one matrix product. Registered as
+    an operator (with a fake implementation and its derivative) so that trace, compile and
+    export see one opaque, correct node: written as plain operations, inductor inlined the
+    three-term recurrence into itself and took minutes to compile 38 terms. The derivative of
+    a Chebyshev series is another one, so the backward pass is this same operator with the
+    derivative coefficients: differentiable to any order.
     """
-
-    @staticmethod
-    def forward(ctx, u: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(u, coefficients)
-        rows = _chebyshev_rows(u, coefficients.shape[0])
-        return torch.mm(rows.T, coefficients)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None]:
-        u, coefficients = ctx.saved_tensors
-        if not ctx.needs_input_grad[0]:
-            return None, None
-        slope = _ChebyshevSeries.apply(u, _derivative_coefficients(coefficients))
-        return (grad * slope).sum(dim=-1), None
+    return torch.mm(_chebyshev_rows(u, coefficients.shape[0]).T, coefficients)
 
 
-def _chebyshev_series_composed(u: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
-    """:class:`_ChebyshevSeries` as plain operations (graph path: traced, compiled, exported)."""
-    rows = [torch.ones_like(u), u]
-    for _ in range(2, coefficients.shape[0]):
-        rows.append(2.0 * u * rows[-1] - rows[-2])
-    return torch.stack(rows[: coefficients.shape[0]], dim=-1) @ coefficients
+@chebyshev_series.register_fake
+def _(u: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
+    return u.new_empty((u.shape[0], coefficients.shape[1]))
+
+
+def _chebyshev_series_setup(ctx, inputs, output) -> None:
+    ctx.save_for_backward(*inputs)
+
+
+def _chebyshev_series_backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None]:
+    u, coefficients = ctx.saved_tensors
+    if not ctx.needs_input_grad[0]:
+        return None, None
+    slope = chebyshev_series(u, _derivative_coefficients(coefficients.detach()))
+    return (grad * slope).sum(dim=-1), None
+
+
+chebyshev_series.register_autograd(
+    _chebyshev_series_backward, setup_context=_chebyshev_series_setup
+)
 
 
 class _SphericalBesselRadial(torch.nn.Module):
@@ -259,7 +263,7 @@ class _SphericalBesselRadial(torch.nn.Module):
         if folded:
             out = self._pyg_without_autograd(2.0 * inside - 1.0, x, coefficients)
         else:
-            out = _ChebyshevSeries.apply(2.0 * inside - 1.0, coefficients)
+            out = chebyshev_series(2.0 * inside - 1.0, coefficients)
         if self.envelope == "pyg" and not folded:
             # the split-off l = 0 pole N_0n / x, added in place (out is a fresh tensor)
             out[:, : self.num_radial] += self.norm[0].to(x.dtype) / x.unsqueeze(-1)
@@ -279,7 +283,7 @@ class _SphericalBesselRadial(torch.nn.Module):
         envelope the exact continuation is evaluated on every row, then selected).
         """
         coefficients = self.series_for(x.dtype)
-        out = _chebyshev_series_composed(2.0 * x.clamp(0.0, 1.0) - 1.0, coefficients)
+        out = chebyshev_series(2.0 * x.clamp(0.0, 1.0) - 1.0, coefficients)
         if self.envelope == "pyg":
             pole = self.norm[0].to(x.dtype) / x.unsqueeze(-1)  # (E, R), +inf at x = 0
             out = out + torch.nn.functional.pad(pole, (0, out.shape[1] - self.num_radial))
