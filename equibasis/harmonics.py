@@ -65,14 +65,14 @@ _INV_SQRT_4PI = 1.0 / math.sqrt(4.0 * math.pi)
 # recurrence constants (plain Python floats cached per degree, and their tensors cached per
 # degree, dtype and device; made afresh while torch.compile traces, so it sees constants)
 # ---------------------------------------------------------------------------------------------
-_COEFFICIENTS: dict[int, tuple[list[float], list[float], float, float, list[int]]] = {}
+_COEFFICIENTS: dict[int, tuple[list[float], list[float], float, float]] = {}
 
 
-def _degree_coefficients(l: int) -> tuple[list[float], list[float], float, float, list[int]]:
-    """Return ``(a, b, qll, off, gather)`` for degree ``l >= 1`` (see the module docstring).
+def _degree_coefficients(l: int) -> tuple[list[float], list[float], float, float]:
+    """Return ``(a, b, qll, off)`` for degree ``l >= 1`` (see the module docstring).
 
     ``a``/``b`` hold a_lm, b_lm for m = 0..l-2; ``qll`` = Q_l^l (a constant); ``off`` =
-    sqrt(2l+1); ``gather`` maps the rows m = -l..l of Y_l to rows |m| of the Q block.
+    sqrt(2l+1).
     """
     cached = _COEFFICIENTS.get(l)
     if cached is None:
@@ -81,12 +81,11 @@ def _degree_coefficients(l: int) -> tuple[list[float], list[float], float, float
             math.sqrt((2 * l + 1) / (2 * l - 3) * ((l - 1) ** 2 - m * m) / (l * l - m * m))
             for m in range(l - 1)
         ]
-        gather = [abs(m) for m in range(-l, l + 1)]
         # Q_l^l = prod_k sqrt((2k+1)/(2k)) / sqrt(4 pi), independent of the vector
         qll = _INV_SQRT_4PI
         for k in range(1, l + 1):
             qll *= math.sqrt((2 * k + 1) / (2 * k))
-        cached = (a, b, qll, math.sqrt(2 * l + 1), gather)
+        cached = (a, b, qll, math.sqrt(2 * l + 1))
         _COEFFICIENTS[l] = cached
     return cached
 
@@ -142,7 +141,7 @@ def _standard_factors(
     q_prev2 = None
     q_prev = _degree_tensors(0, qdtype, device)[2].expand(2, n)  # rows Q_0^0, 0
     for l in range(1, lmax + 1):
-        at, bt, tail, _ = _degree_tensors(l, qdtype, device)
+        at, bt, tail = _degree_tensors(l, qdtype, device)
         low = q_prev[:l] * at  # (l, N), m = 0..l-1
         if q_prev2 is None:
             low = low * zrow
@@ -166,21 +165,20 @@ _TENSORS: dict[tuple[int, torch.dtype, torch.device], tuple] = {}
 @static
 def _degree_tensors(
     l: int, dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Degree-l constants: a_lm and -b_lm (m < l) columns, [sqrt2 Q_l^l, 0], |m| index."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Degree-l constants: a_lm and -b_lm (m < l) columns and [sqrt2 Q_l^l, 0]."""
     key = (l, dtype, device)
     cached = None if recording_graph() else _TENSORS.get(key)
     if cached is None:
         if l == 0:
-            a, b, qll, off, gather = [], [], _INV_SQRT_4PI, 0.0, [0]
+            a, b, qll, off = [], [], _INV_SQRT_4PI, 0.0
         else:
-            a, b, qll, off, gather = _degree_coefficients(l)
+            a, b, qll, off = _degree_coefficients(l)
         at = torch.tensor([*a, off], dtype=dtype, device=device).unsqueeze(1)
         bt = torch.tensor([-v for v in b] + [0.0], dtype=dtype, device=device).unsqueeze(1)
         sqrt2_qll = qll * math.sqrt(2.0) if l > 0 else qll
         tail = torch.tensor([[sqrt2_qll], [0.0]], dtype=dtype, device=device)
-        index = torch.tensor(gather, dtype=torch.long, device=device)
-        cached = (at, bt, tail, index)
+        cached = (at, bt, tail)
         if not recording_graph():
             _TENSORS[key] = cached
     return cached
