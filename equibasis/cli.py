@@ -307,6 +307,15 @@ def _benchmark_parser(commands: Any) -> None:
     bench.add_argument("--epochs", type=_int_at_least(1), help="epochs per run")
     bench.add_argument("--device", default="cpu", help="torch device (cpu; cuda on a GPU)")
     bench.add_argument("--threads", type=_int_at_least(1), default=1, help="torch threads (1)")
+    bench.add_argument(
+        "--jobs", type=_int_at_least(1), default=1,
+        help="runs trained at once, one process each (1; at most one per core)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--radial-scale", choices=("rms", "none"), default="rms",
+        help="rms: the radial basis scaled to unit RMS over the training edges (default); "
+        "none: as published",
+    )  # fmt: skip
     bench.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -609,6 +618,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         device=args.device,
         threads=args.threads,
+        jobs=args.jobs,
+        radial_scale=args.radial_scale,
         progress=not args.no_progress,
         command=command,
     )

@@ -104,7 +104,9 @@ def test_the_grid_varies_one_thing_at_a_time():
 def test_run_keys_name_every_setting():
     spec = default_grid("qm9", quick=True)[0]
     assert spec.key == dataclasses.replace(spec).key
-    for change in ({"seed": 7}, {"epochs": 3}, {"basis": "bessel-20"}, {"device": "cuda"}):
+    changes = ({"seed": 7}, {"epochs": 3}, {"basis": "bessel-20"}, {"device": "cuda"},
+               {"radial_scale": "none"})  # fmt: skip
+    for change in changes:
         assert dataclasses.replace(spec, **change).key != spec.key
 
 
@@ -175,6 +177,39 @@ def test_a_tiny_benchmark_writes_resumes_and_reproduces(tmp_path, monkeypatch):
     assert len(calls) == 1 and calls[0].key == lost.stem
     strip = lambda rs: [{k: v for k, v in r.items() if k not in TIMES} for r in rs]  # noqa: E731
     assert strip(again) == strip(rows)
+
+
+def test_parallel_jobs_give_the_numbers_of_one_process(tmp_path):
+    specs = default_grid("qm9", models=("schnet",), bases=("gaussian-4", "bessel-4"),
+                         seeds=(0,), n_train=16, epochs=1)  # fmt: skip
+    specs[1] = dataclasses.replace(specs[1], radial_scale="none")
+    serial = runner.run_grid(specs, tmp_path / "serial", progress=False)
+    parallel = runner.run_grid(specs, tmp_path / "parallel", progress=False, jobs=2)
+    strip = lambda rs: [{k: v for k, v in r.items() if k not in TIMES} for r in rs]  # noqa: E731
+    assert strip(parallel) == strip(serial)
+    assert read(tmp_path / "parallel" / "results.csv")[0]["key"] in {s.key for s in specs}
+    with pytest.raises(ValueError, match="jobs must be an int >= 1"):
+        runner.run_grid(specs, tmp_path / "serial", progress=False, jobs=0)
+
+
+def test_rms_scale_is_the_published_basis_times_one_number():
+    data = load_qm9().subset(torch.arange(64))
+    from equibasis.benchmark.train import _training_distances
+
+    dist = _training_distances(data, 5.0)
+    assert dist.numel() > 1000 and float(dist.max()) < 5.0
+    published = make_model("schnet", "bernstein-8")
+    scaled = make_model("schnet", "bernstein-8")
+    c = scaled.normalise_radial(dist)
+    assert c > 1.0  # Bernstein polynomials are small: RMS 0.05-0.1
+    pos = torch.zeros(2 * 50, 3)  # 50 pairs of atoms, 0.5-4.9 Å apart
+    pos[1::2, 0] = torch.linspace(0.5, 4.9, 50)
+    edges = torch.stack([torch.arange(1, 100, 2), torch.arange(0, 100, 2)])
+    plain = published.edge_features(pos, edges)[2]
+    normed = scaled.edge_features(pos, edges)[2]
+    torch.testing.assert_close(normed, plain * c, rtol=1e-6, atol=0)
+    features = scaled.radial(dist) * scaled.envelope(dist).unsqueeze(-1)
+    assert float(features.square().mean()) == pytest.approx(1.0, rel=1e-9)
 
 
 def test_a_torn_run_file_is_run_again(tmp_path):

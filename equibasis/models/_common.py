@@ -46,6 +46,9 @@ def mlp(sizes: list[int], act: type[nn.Module] = nn.SiLU, last_act: bool = False
 class FlatRadial(nn.Module):
     """A radial basis with its trailing feature axes flattened into ``num_basis`` columns.
 
+    Its output is multiplied by ``scale``, a fixed buffer (1: the basis as published; see
+    :meth:`EnergyModel.normalise_radial`).
+
     :class:`~equibasis.radial.SphericalBesselRBF` returns ``(..., num_spherical, num_radial)``;
     the models (and :class:`~equibasis.tensor_field.TensorFieldConv`) need ``(..., num_basis)``.
     Bases that already return ``(..., num_basis)`` pass through unchanged.
@@ -65,10 +68,11 @@ class FlatRadial(nn.Module):
         self.basis = basis
         self.num_basis = int(basis.num_basis)
         self.cutoff = float(basis.cutoff)
+        self.register_buffer("scale", torch.ones((), dtype=torch.float64))
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         """``(...,)`` distances -> ``(..., num_basis)``."""
-        out = self.basis(r)
+        out = self.basis(r) * self.scale.to(r.dtype)
         return out.reshape(*r.shape, self.num_basis)
 
 
@@ -136,6 +140,23 @@ class EnergyModel(nn.Module):
         table[:n] = atom_energy[:n].to(table)
         self.atom_energy.copy_(table)
         self.energy_scale.fill_(float(scale))
+
+    @torch.no_grad()
+    def normalise_radial(self, dist: torch.Tensor) -> float:
+        r"""Scale the enveloped radial basis to unit RMS over the distances ``dist`` (Å).
+
+        Sets :math:`c = \big(\langle \lVert u(r)\,\phi(r) \rVert^2 \rangle_r / K\big)^{-1/2}`,
+        one fixed number per model (a buffer, not trained) that multiplies every radial
+        feature. The shape of the basis and the ratios between its functions are unchanged;
+        only its overall scale is, which under Adam acts like the first layer's learning rate
+        (the published bases differ by 30x in RMS). Returns :math:`c`.
+        """
+        scale = self.radial.scale
+        scale.fill_(1.0)
+        features = self.radial(dist.reshape(-1)) * self.envelope(dist.reshape(-1)).unsqueeze(-1)
+        rms = float(features.double().square().mean().sqrt()) if features.numel() else 0.0
+        scale.fill_(1.0 / rms if rms > 0 else 1.0)
+        return float(scale)
 
     def _check(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor | None):
         if pos.ndim != 2 or pos.shape[1] != 3 or z.shape != pos.shape[:1]:

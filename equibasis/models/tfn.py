@@ -5,7 +5,7 @@ from e3nn import o3
 from e3nn.nn import Gate
 from torch import nn
 
-from equibasis.models._common import EnergyModel, FlatRadial, mlp
+from equibasis.models._common import EnergyModel, mlp
 from equibasis.tensor_field import TensorFieldConv
 
 __all__ = ["TFNLike"]
@@ -76,7 +76,7 @@ class TFNLike(EnergyModel):
         irreps_in = scalars
         self.convs = nn.ModuleList()
         self.gates = nn.ModuleList()
-        flat = FlatRadial(radial)  # shared by the layers (its parameters, if any, too)
+        flat = self.radial  # shared by the layers (its parameters and scale too)
         for _ in range(num_layers):
             gate = Gate(
                 scalars,
