@@ -26,7 +26,7 @@ from typing import TypeVar
 import torch
 from torch._subclasses.fake_tensor import is_fake
 
-__all__ = ["recording_graph", "static", "values_known"]
+__all__ = ["recording_graph", "records_grad", "static", "values_known"]
 
 _F = TypeVar("_F", bound=Callable)
 
@@ -55,6 +55,14 @@ def values_known(*tensors: torch.Tensor) -> bool:
     if recording_graph():
         return False
     return not any(t.device.type == "meta" or is_fake(t) for t in tensors)
+
+
+def records_grad(*inputs: torch.Tensor) -> bool:
+    """Whether autograd records a graph through any of ``inputs``.
+
+    The eager path then avoids in-place writes into tensors that autograd saved.
+    """
+    return torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
 
 
 def static(check: _F) -> _F:

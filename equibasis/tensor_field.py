@@ -20,7 +20,6 @@ from e3nn import o3
 from e3nn.nn import FullyConnectedNet
 from torch import nn
 
-from equibasis._radius_graph import edge_vectors, radius_graph
 from equibasis._runtime import recording_graph, static, values_known
 from equibasis._tracing import Deployable
 from equibasis._validation import (
@@ -32,6 +31,7 @@ from equibasis._validation import (
     check_same_device,
 )
 from equibasis.cutoff import PolynomialCutoff
+from equibasis.geometry.graphs import edge_vectors, radius_graph
 from equibasis.harmonics import spherical_harmonics
 
 __all__ = ["EdgeEmbedding", "TensorFieldConv"]

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from equibasis import _runtime, harmonics
+from equibasis import _runtime
 from equibasis.harmonics import (
     CONVENTIONS,
     SphericalHarmonics,
@@ -27,6 +27,7 @@ from equibasis.harmonics import (
     real_spherical_harmonics_from_angles,
     spherical_harmonics,
 )
+from equibasis.harmonics import api as harmonics
 from equibasis.testing.strategies import orthogonal_matrices
 
 DATA = np.load(Path(__file__).parent / "data" / "harmonics.npz")

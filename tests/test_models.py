@@ -3,9 +3,8 @@
 import pytest
 import torch
 
-from equibasis.geometry import radius_graph
+from equibasis.geometry import molecular_graph, radius_graph
 from equibasis.models import DimeNetPPLike, FlatRadial, SchNetLike, SphereNetLike, TFNLike
-from equibasis.models._common import molecular_graph
 from equibasis.polar import AngleBasis, TorsionBasis
 from equibasis.radial import BernsteinRBF, BesselRBF, GaussianRBF, SphericalBesselRBF
 from equibasis.testing import POINTS, assert_equivariant, assert_invariant, forces_from

