@@ -102,6 +102,8 @@ def _polar_options(
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``equibasis`` command (plot, report, check, benchmark)."""
     from equibasis import __version__
+    from equibasis.polar.variants import ANGLE_VARIANTS, TORSION_VARIANTS
+    from equibasis.radial.registry import RADIAL_FAMILIES
 
     parser = _Parser(
         prog="equibasis",
@@ -142,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     radial.add_argument(
         "--basis",
-        choices=("gaussian", "bessel", "spherical-bessel", "expnormal", "bernstein"),
+        choices=tuple(RADIAL_FAMILIES),
         default="gaussian",
         help="which radial basis (gaussian)",
     )
@@ -165,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Polar maps per (n, l): angle around, distance outward. Several --variant "
         "values are drawn side by side (e.g. --variant paper pyg).",
     )
-    _polar_options(angle, "AngleBasis", (4, 3), ("paper", "pyg", "dig"), ("paper", "pyg"))
+    _polar_options(angle, "AngleBasis", (4, 3), ANGLE_VARIANTS, ("paper", "pyg"))
 
     torsion = kinds.add_parser(
         "torsion",
@@ -174,8 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Polar maps per (l, m) at a fixed angle theta: torsion around, distance "
         "outward.",
     )
-    variants = ("dig", "consistent")
-    _polar_options(torsion, "TorsionBasis", (3, 2), variants, variants)
+    _polar_options(torsion, "TorsionBasis", (3, 2), TORSION_VARIANTS, ("dig", "consistent"))
     torsion.add_argument("--n", type=_int_at_least(1), default=1, help="radial index drawn (1)")
     torsion.add_argument("--theta", type=float, default=60.0, help="fixed angle in degrees (60)")
 
@@ -276,6 +277,8 @@ def _writable_folder(folder: Path, command: str) -> None:
 
 def _benchmark_parser(commands: Any) -> None:
     """The ``benchmark`` subcommand's options."""
+    from equibasis.radial.registry import RADIAL_FAMILIES
+
     bench = commands.add_parser(
         "benchmark",
         help="train small models on real molecules, one basis at a time",
@@ -299,8 +302,7 @@ def _benchmark_parser(commands: Any) -> None:
     bench.add_argument(
         "--bases",
         nargs="+",
-        help="FAMILY[-K]: gaussian, bessel, spherical-bessel, expnormal, bernstein "
-        "(e.g. gaussian-50)",
+        help=f"FAMILY[-K]: {', '.join(RADIAL_FAMILIES)} (e.g. gaussian-50)",
     )
     bench.add_argument("--seeds", nargs="+", type=_int_at_least(0), help="seeds (0 1 [2])")
     bench.add_argument("--n-train", type=_int_at_least(1), help="training molecules/frames")
@@ -336,16 +338,10 @@ def _radial_basis(args: argparse.Namespace) -> Any:
         if args.basis != "gaussian":
             raise _Usage("equibasis plot radial: error: --preset applies to --basis gaussian only")
         return radial.GaussianRBF.preset(args.preset)
-    k = args.num_basis
-    if args.basis == "gaussian":
-        return radial.GaussianRBF(num_basis=k or 50, cutoff=args.cutoff)
-    if args.basis == "bessel":
-        return radial.BesselRBF(num_basis=k or 6, cutoff=args.cutoff)
-    if args.basis == "spherical-bessel":
-        return radial.SphericalBesselRBF(args.num_spherical, k or 4, cutoff=args.cutoff)
-    if args.basis == "expnormal":
-        return radial.ExpNormalRBF(num_basis=k or 32, cutoff=args.cutoff)
-    return radial.BernsteinRBF(num_basis=k or 16, cutoff=args.cutoff)
+    if args.basis == "spherical-bessel":  # --num-basis counts the roots of each degree here
+        count = (args.num_basis or 4) * args.num_spherical
+        return radial.SphericalBesselRBF.from_num_basis(count, args.cutoff, args.num_spherical)
+    return radial.radial_basis(args.basis, args.num_basis, args.cutoff)
 
 
 def _plot(args: argparse.Namespace) -> int:

@@ -446,3 +446,22 @@ def test_spherical_bessel_construction_is_bounded(args, match):
     # (400, 2) took 24 s and (10^4, 1) did not finish
     with pytest.raises(ValueError, match=match):
         SphericalBesselRBF(*args)
+
+
+def test_registry_builds_every_family_by_name():
+    from equibasis.radial import RADIAL_FAMILIES, radial_basis
+    from equibasis.radial._base import RadialBasis
+
+    assert list(RADIAL_FAMILIES) == ["gaussian", "bessel", "spherical-bessel", "expnormal",
+                                     "bernstein"]  # fmt: skip
+    r = torch.linspace(0.0, 4.0, 7, dtype=torch.float64)
+    for family, cls in RADIAL_FAMILIES.items():
+        assert issubclass(cls, RadialBasis) and cls.family == family
+        basis = radial_basis(family, 6, cutoff=4.0)
+        assert type(basis) is cls and basis.num_basis == 6 and basis.cutoff == 4.0
+        assert basis(r).reshape(7, -1).shape == (7, 6)
+        assert radial_basis(family).num_basis == cls.default_num_basis
+    odd = radial_basis("spherical-bessel", 5)
+    assert (odd.num_spherical, odd.num_radial) == (1, 5)
+    with pytest.raises(ValueError, match="unknown radial family 'fourier'"):
+        radial_basis("fourier")

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
+from equibasis.polar.variants import ANGLE_VARIANTS, TORSION_VARIANTS
+from equibasis.radial.registry import RADIAL_FAMILIES
+
 if TYPE_CHECKING:
     from equibasis.models import EnergyModel
 
@@ -35,13 +38,11 @@ __all__ = [
     "sizes_for",
 ]
 
-FAMILIES = ("gaussian", "bessel", "spherical-bessel", "expnormal", "bernstein")
+FAMILIES = tuple(RADIAL_FAMILIES)  # gaussian, bessel, spherical-bessel, expnormal, bernstein
 DEFAULT_NUM_RADIAL = 20
 GAUSSIAN_COUNTS = (5, 20, 50, 300)
 ANGULAR_MODELS = ("schnet", "dimenet++", "spherenet-dig", "spherenet", "tfn-l1", "tfn-l2", "tfn-l3")
 QUICK_BASES = ("gaussian-20", "bessel-20", "bernstein-20")
-ANGLE_VARIANTS = ("paper", "pyg", "dig")  # equibasis.polar.AngleBasis' variants
-TORSION_VARIANTS = ("consistent", "dig")  # equibasis.polar.TorsionBasis' variants
 
 
 @dataclass(frozen=True)
@@ -138,26 +139,18 @@ def parse_basis(name: str) -> tuple[str, int]:
 def make_radial(name: str, cutoff: float = 5.0) -> nn.Module:
     """The radial basis named ``name`` (see :func:`parse_basis`) with the given cutoff in Å.
 
-    ``spherical-bessel-K`` uses degrees l = 0, 1 with K/2 roots each (l = 0 only for odd K).
+    Built by :func:`equibasis.radial.radial_basis`: ``spherical-bessel-K`` uses degrees
+    l = 0, 1 with K/2 roots each (l = 0 only for odd K).
 
     Example:
         >>> basis = make_radial("bessel-8", cutoff=4.0)
         >>> type(basis).__name__, basis.num_basis, basis.cutoff
         ('BesselRBF', 8, 4.0)
     """
-    from equibasis import radial
+    from equibasis.radial import radial_basis
 
     family, k = parse_basis(name)
-    if family == "gaussian":
-        return radial.GaussianRBF(num_basis=k, cutoff=cutoff)
-    if family == "bessel":
-        return radial.BesselRBF(num_basis=k, cutoff=cutoff)
-    if family == "spherical-bessel":
-        num_spherical = 2 if k % 2 == 0 else 1
-        return radial.SphericalBesselRBF(num_spherical, k // num_spherical, cutoff=cutoff)
-    if family == "expnormal":
-        return radial.ExpNormalRBF(num_basis=k, cutoff=cutoff)
-    return radial.BernsteinRBF(num_basis=k, cutoff=cutoff)
+    return radial_basis(family, k, cutoff)
 
 
 def parse_model(name: str) -> tuple[str, str | int | None]:

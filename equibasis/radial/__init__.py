@@ -27,5 +27,14 @@ from equibasis.radial.bernstein import BernsteinRBF
 from equibasis.radial.bessel import BesselRBF, SphericalBesselRBF
 from equibasis.radial.expnormal import ExpNormalRBF
 from equibasis.radial.gaussian import GaussianRBF
+from equibasis.radial.registry import RADIAL_FAMILIES, radial_basis
 
-__all__ = ["BernsteinRBF", "BesselRBF", "ExpNormalRBF", "GaussianRBF", "SphericalBesselRBF"]
+__all__ = [
+    "RADIAL_FAMILIES",
+    "BernsteinRBF",
+    "BesselRBF",
+    "ExpNormalRBF",
+    "GaussianRBF",
+    "SphericalBesselRBF",
+    "radial_basis",
+]

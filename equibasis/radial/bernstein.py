@@ -1,22 +1,22 @@
 """SpookyNet's exponential Bernstein basis."""
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
-from equibasis._tracing import DistanceInput
 from equibasis._validation import (
     check_int,
     check_positive,
 )
-from equibasis.radial._checks import _check_distances
+from equibasis.radial._base import RadialBasis, _check_distances
 
 # BernsteinRBF at r = 0: derivatives exact up to this order (terms k above it vanish there)
 _ZERO_ORDER = 8
 
 
-class BernsteinRBF(DistanceInput):
+class BernsteinRBF(RadialBasis):
     r"""SpookyNet's exponential Bernstein basis, times SpookyNet's smooth cutoff.
 
     .. math::
@@ -61,6 +61,9 @@ class BernsteinRBF(DistanceInput):
         Unke et al., "SpookyNet", Nat. Commun. 12, 7273 (2021), Eqs. (6)-(7); SpookyNet
         ``ExponentialBernsteinRadialBasisFunctions`` and ``cutoff_function``.
     """
+
+    family: ClassVar[str] = "bernstein"
+    default_num_basis: ClassVar[int] = 16
 
     def __init__(self, num_basis: int = 16, cutoff: float = 5.0, alpha: float = 0.5) -> None:
         super().__init__()

@@ -1,23 +1,23 @@
 """DimeNet's Bessel basis and the spherical Bessel basis j_l(z_ln r / c)."""
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from equibasis._runtime import values_known
-from equibasis._tracing import DistanceInput
 from equibasis._validation import (
     check_choice,
     check_int,
     check_positive,
 )
 from equibasis.cutoff import DimeNetEnvelope, dimenet_smooth_part
-from equibasis.radial._checks import _check_distances
+from equibasis.radial._base import RadialBasis, _check_distances
 from equibasis.special import spherical_jn, spherical_jn_zeros
 
 
-class BesselRBF(DistanceInput):
+class BesselRBF(RadialBasis):
     r"""DimeNet's radial basis: :math:`\sin(n\pi r/c)` times DimeNet's envelope (with its 1/x).
 
     .. math::
@@ -60,6 +60,9 @@ class BesselRBF(DistanceInput):
         Gasteiger (Klicpera), Groß, Günnemann, "Directional Message Passing for Molecular
         Graphs", ICLR 2020, Eqs. (7)-(8); PyG ``BesselBasisLayer``; DIG SphereNet ``dist_emb``.
     """
+
+    family: ClassVar[str] = "bessel"
+    default_num_basis: ClassVar[int] = 6
 
     def __init__(
         self,
@@ -173,7 +176,7 @@ def spherical_bessel_values(x: Tensor, zeros: Tensor, norm: Tensor) -> Tensor:
     return torch.stack(rows, dim=-2) * norm
 
 
-class SphericalBesselRBF(DistanceInput):
+class SphericalBesselRBF(RadialBasis):
     r"""Spherical Bessel functions at their roots: :math:`N_{ln}\, j_l(z_{ln} r / c)`.
 
     .. math::
@@ -227,6 +230,21 @@ class SphericalBesselRBF(DistanceInput):
         Gasteiger (Klicpera), Groß, Günnemann, ICLR 2020, Eq. (6) and its code
         (``bessel_basis``); DIG SphereNet ``angle_emb``; PyG ``SphericalBasisLayer``.
     """
+
+    family: ClassVar[str] = "spherical-bessel"
+    default_num_basis: ClassVar[int] = 8
+
+    @classmethod
+    def from_num_basis(
+        cls, num_basis: int, cutoff: float, num_spherical: int | None = None
+    ) -> "SphericalBesselRBF":
+        """``num_basis`` functions in ``num_spherical`` degrees of ``num_basis // num_spherical``.
+
+        ``num_spherical`` defaults to 2 for an even count (l = 0, 1), else 1.
+        """
+        if num_spherical is None:
+            num_spherical = 2 if num_basis % 2 == 0 else 1
+        return cls(num_spherical, max(1, num_basis // num_spherical), cutoff=cutoff)
 
     def __init__(
         self,

@@ -1,20 +1,20 @@
 """PhysNet's exponential-normal basis."""
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
-from equibasis._tracing import DistanceInput
 from equibasis._validation import (
     check_int,
     check_positive,
 )
 from equibasis.cutoff import PolynomialCutoff
-from equibasis.radial._checks import _check_distances
+from equibasis.radial._base import RadialBasis, _check_distances
 
 
-class ExpNormalRBF(DistanceInput):
+class ExpNormalRBF(RadialBasis):
     r"""PhysNet's exponential-normal basis: Gaussians in :math:`e^{-\alpha r}`, times a cutoff.
 
     .. math::
@@ -52,6 +52,9 @@ class ExpNormalRBF(DistanceInput):
         Unke & Meuwly, "PhysNet", J. Chem. Theory Comput. 15, 3678 (2019), Eqs. (7)-(8);
         TorchMD-Net ``ExpNormalSmearing``.
     """
+
+    family: ClassVar[str] = "expnormal"
+    default_num_basis: ClassVar[int] = 32
 
     def __init__(self, num_basis: int = 64, cutoff: float = 10.0, alpha: float = 1.0) -> None:
         super().__init__()

@@ -7,13 +7,12 @@ import torch
 from torch import Tensor
 
 from equibasis._runtime import recording_graph
-from equibasis._tracing import DistanceInput
 from equibasis._validation import (
     check_choice,
     check_int,
     check_positive,
 )
-from equibasis.radial._checks import _check_distances
+from equibasis.radial._base import RadialBasis, _check_distances
 
 # exp(-s) for s beyond this returns a subnormal or zero; torch's vectorised exp takes a slow path
 # there (~100x slower on x86). exp(-_UNDERFLOW[dtype]) is still a normal number.
@@ -53,7 +52,7 @@ class _GaussianFunction(torch.autograd.Function):
         return grad_r, None, None
 
 
-class GaussianRBF(DistanceInput):
+class GaussianRBF(RadialBasis):
     r"""Gaussian radial basis (SchNet): equally spaced Gaussians of equal width.
 
     .. math::
@@ -97,6 +96,9 @@ class GaussianRBF(DistanceInput):
         300 centres over 0-30 Å); PyG ``torch_geometric.nn.models.schnet.GaussianSmearing``;
         SchNetPack ``schnetpack.nn.GaussianRBF``.
     """
+
+    family: ClassVar[str] = "gaussian"
+    default_num_basis: ClassVar[int] = 50
 
     _PRESETS: ClassVar[dict[str, dict]] = {
         # SchNet paper: centres every 0.1 Å from 0 to 30 Å, gamma = 10 Å^-2 -> sigma^2 = 1/20
