@@ -153,7 +153,7 @@ class RunInfo:
 
 
 def _git_commit() -> str:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return "not available (not a git checkout)"
 
@@ -982,7 +982,7 @@ class ModelResults:
 
 
 def _model_section(quick: bool, seed: int) -> str:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     script = root / "examples" / "tetris_chirality.py"
     how = (
         "`examples/tetris_chirality.py` trains four small models built from equibasis blocks on "
