@@ -35,6 +35,15 @@ def _synchronize(device: torch.device | str | None) -> None:
         torch.cuda.synchronize(device)
 
 
+# Why not torch.utils.benchmark.Timer: its timeit(number) first makes at least two untimed
+# calls of its own, and blocked_autorange() chooses its own number of calls per block. Neither
+# can time exactly one call per callable per round (time_alternately's rounds), keep
+# ``repeats`` and ``warmup`` exact, or time a one-shot call: the report times the ~30 s sympy
+# construction of PyG's SphericalBasisLayer once, which Timer would run three times. (Timer
+# would also set torch's thread count while timing unless given torch.get_num_threads().)
+# A plain perf_counter loop does all of it; a sub-millisecond call is steadied by min_time.
+
+
 def time_callable(
     fn: Callable[[], object],
     *,

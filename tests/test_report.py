@@ -5,11 +5,13 @@ import dataclasses
 import io
 import math
 import re
+import sys
 
 import pytest
 
 from equibasis import report
 from equibasis.cli import main
+from equibasis.report import html_page, symmetry
 
 # Headings and table headers of `equibasis report --quick` (structure only, not numbers).
 GOLDEN_STRUCTURE = """\
@@ -68,6 +70,8 @@ def test_quick_report_writes_markdown_html_and_figures(quick_report):
     page = (out / "index.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(images)  # self-contained
     assert "<table>" in page and "<h2" in page
+    links = re.findall(r'<a href="#([^"]+)"', page)  # the contents list
+    assert len(links) == 6 and all(f'<h2 id="{link}">' in page for link in links)
     # built in a staging folder and moved into place: nothing of it is left or named
     assert not list(out.glob(".partial*")) and ".partial" not in markdown + page
 
@@ -117,12 +121,12 @@ def test_symmetry_verdicts_are_the_documented_ones():
     pytest.importorskip("equibasis.polar")
     table = report.measure_symmetry(num_atoms=5, num_rotations=1, seed=3)
     verdicts = {row.basis: row.verdict for row in table.rows}
-    assert verdicts["GaussianRBF"] == report._INVARIANT
-    assert verdicts["spherical harmonics"] == report._EQUIVARIANT
-    assert verdicts["EdgeEmbedding harmonics"] == report._EQUIVARIANT
-    assert verdicts["AngleBasis (m = 0)"] == report._INVARIANT
-    assert verdicts["TorsionBasis ('consistent')"] == report._CHIRAL
-    assert verdicts["TorsionBasis ('dig')"] == report._CHIRAL
+    assert verdicts["GaussianRBF"] == symmetry._INVARIANT
+    assert verdicts["spherical harmonics"] == symmetry._EQUIVARIANT
+    assert verdicts["EdgeEmbedding harmonics"] == symmetry._EQUIVARIANT
+    assert verdicts["AngleBasis (m = 0)"] == symmetry._INVARIANT
+    assert verdicts["TorsionBasis ('consistent')"] == symmetry._CHIRAL
+    assert verdicts["TorsionBasis ('dig')"] == symmetry._CHIRAL
     assert table.ok
 
 
@@ -139,21 +143,21 @@ def test_symmetry_catches_harmonics_in_the_wrong_order(monkeypatch):
     monkeypatch.setattr(harmonics, "spherical_harmonics", xyz_order)
     table = report.measure_symmetry(num_atoms=5, num_rotations=1, seed=3)
     row = next(r for r in table.rows if r.basis == "spherical harmonics")
-    assert row.verdict == report._NEITHER and not table.ok
+    assert row.verdict == symmetry._NEITHER and not table.ok
     assert row.rotation_equivariance > 0.1 and row.mirror_equivariance > 0.1
     assert row.rotation_change > 0.1  # it does move: "changed", but not as D(g) says
 
 
 def test_classify_negative_controls():
     tol = 1e-9
-    assert report._classify(0.0, None, 0.0, None, tol) == report._INVARIANT
-    assert report._classify(0.0, None, 0.5, None, tol) == report._CHIRAL
-    assert report._classify(0.5, 0.0, 0.5, 0.0, tol) == report._EQUIVARIANT
+    assert symmetry._classify(0.0, None, 0.0, None, tol) == symmetry._INVARIANT
+    assert symmetry._classify(0.0, None, 0.5, None, tol) == symmetry._CHIRAL
+    assert symmetry._classify(0.5, 0.0, 0.5, 0.0, tol) == symmetry._EQUIVARIANT
     # changes under rotation but not as D(R) says: neither
-    assert report._classify(0.5, 0.3, 0.5, 0.0, tol) == report._NEITHER
-    assert report._classify(0.5, None, 0.5, None, tol) == report._NEITHER
+    assert symmetry._classify(0.5, 0.3, 0.5, 0.0, tol) == symmetry._NEITHER
+    assert symmetry._classify(0.5, None, 0.5, None, tol) == symmetry._NEITHER
     bad = report.SymmetryRow(
-        "f", "x", "y", 0.5, 0.3, 0.5, 0.0, report._NEITHER, report._EQUIVARIANT
+        "f", "x", "y", 0.5, 0.3, 0.5, 0.0, symmetry._NEITHER, symmetry._EQUIVARIANT
     )
     table = report.SymmetryTable((bad,), tol, 1, 4)
     assert not table.ok and "**" in table.to_markdown()
@@ -214,7 +218,30 @@ def test_markdown_to_html(tmp_path):
     assert '<h1 id="title-x">Title &lt;x&gt;</h1>' in page
     assert "<code>code</code>" in page and "<strong>bold</strong>" in page
     assert '<a href="https://example.org">link</a>' in page
-    assert "<th>a</th><th>b | c</th>" in page and "<td>&lt;2&gt;</td>" in page
-    assert "<pre><code>x &lt; y</code></pre>" in page
-    assert "<ul><li>item</li></ul>" in page
+    cells = re.sub(r">\s+<", "><", page)  # the same page without the whitespace between tags
+    assert "<th>a</th><th>b | c</th>" in cells and "<td>&lt;2&gt;</td>" in cells
+    assert re.search(r"<pre><code>x &lt; y\s*</code></pre>", page)
+    assert "<ul><li>item</li></ul>" in cells
     assert 'src="data:image/png;base64,iVBORw0KGgpmYWtl"' in page
+
+
+def test_contents_links_match_the_heading_ids():
+    markdown = "Contents:\n\n- [Model prototype: a, b](#{})\n\n## Model prototype: a, b\n"
+    markdown = markdown.format(html_page.anchor("Model prototype: a, b"))
+    page = report.markdown_to_html(markdown)
+    (href,) = re.findall(r'href="#([^"]+)"', page)
+    assert f'<h2 id="{href}">' in page
+
+
+def test_missing_markdown_or_tqdm_names_the_report_extra(monkeypatch, tmp_path):
+    out = tmp_path / "report"
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.raises(ImportError, match=r"equibasis\[report\].*--no-progress"):
+        report.build_report(out, quick=True, progress=True)
+    monkeypatch.setitem(sys.modules, "markdown", None)
+    with pytest.raises(ImportError, match=r"equibasis\[report\]"):
+        report.markdown_to_html("# T")
+    with pytest.raises(ImportError, match=r"equibasis\[report\]"):
+        report.build_report(out, quick=True, progress=False)
+    assert not out.exists()  # both fail before any measurement

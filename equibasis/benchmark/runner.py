@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from equibasis._progress import tqdm_class
 from equibasis.benchmark.page import write_page
 from equibasis.benchmark.results import ResultStore
 from equibasis.benchmark.spec import RunSpec, default_grid
@@ -31,16 +32,7 @@ def _threads(n: int | None) -> Iterator[None]:
 
 
 def _tqdm(progress: bool):
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        raise ImportError(
-            "progress bars need tqdm: pip install 'equibasis[benchmark]' (or pass "
-            "--no-progress / progress=False)"
-        ) from None
-    return tqdm
+    return tqdm_class(progress, extra="benchmark")
 
 
 # Rough cost of one training step relative to SchNet-like (1 CPU thread, 16 molecules): only
