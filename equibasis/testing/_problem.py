@@ -3,13 +3,14 @@
 ``_Problem`` parses the argument and output types (e3nn irreps, :data:`POINTS` or None), samples
 or validates the inputs, evaluates the reference ``f(x)``, moves inputs and outputs by
 ``(g, t, perm)`` and measures the error of every output block (``_block_error``, float64).
-``_cases`` lists the group elements one trial tests (rotations, reflections, translations and
+``_cases`` lists the group elements a ``_Plan`` asks for (rotations, reflections, translations and
 permutations apart, so a message says which symmetry broke).
 """
 
 import contextlib
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from e3nn import o3
@@ -344,16 +345,32 @@ def _resolve_translation_permutation(
     return t, perm
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How an ``assert_*`` check runs: the group elements it tests and how it judges them.
+
+    ``g`` (a fixed element, else ``ntrials`` random rotations, each with ``-R`` when ``parity``),
+    ``translation`` and ``permutation`` as the public checks take them; ``atol``, ``rtol`` and
+    ``allow_zero`` for the judgement.
+    """
+
+    g: torch.Tensor | None
+    parity: bool
+    translation: bool | torch.Tensor
+    permutation: bool | torch.Tensor
+    ntrials: int
+    generator: torch.Generator | None
+    atol: float | None
+    rtol: float | None
+    allow_zero: bool
+
+
 def _cases(
-    problem: _Problem,
-    g: torch.Tensor | None,
-    parity: bool,
-    translation: bool | torch.Tensor,
-    permutation: bool | torch.Tensor,
-    ntrials: int,
-    generator: torch.Generator | None,
+    problem: _Problem, plan: _Plan
 ) -> list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]]:
     """The group elements to test: rotations, reflections, translations, permutations apart."""
+    g, ntrials, generator = plan.g, plan.ntrials, plan.generator
+    translation, permutation = plan.translation, plan.permutation
     # ntrials=0 would test nothing and pass: refuse it even when a fixed g makes it unused
     if check_int("ntrials", ntrials, minimum=-(2**62)) < 1:
         raise ValueError(
@@ -368,7 +385,7 @@ def _cases(
         for _ in range(ntrials):
             R = random_rotation(generator)
             cases.append((R, None, None))
-            if parity:
+            if plan.parity:
                 cases.append((-R, None, None))
     for _ in range(1 if g is not None else ntrials):
         if problem.has_points and translation is not False and translation is not None:

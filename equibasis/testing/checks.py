@@ -42,6 +42,7 @@ from equibasis.testing._group import (
 from equibasis.testing._problem import (
     _as_outputs,
     _cases,
+    _Plan,
     _Problem,
     _resolve_translation_permutation,
 )
@@ -212,25 +213,13 @@ def _judge(
         )
 
 
-def _assert_cases(
-    problem: "_Problem",
-    g: torch.Tensor | None,
-    parity: bool,
-    translation: bool | torch.Tensor,
-    permutation: bool | torch.Tensor,
-    ntrials: int,
-    generator: torch.Generator | None,
-    atol: float | None,
-    rtol: float | None,
-    allow_zero: bool,
-    caller: str,
-) -> list[EquivarianceResult]:
-    """Measure every group element of the trial and judge each (raises on the first failure)."""
+def _assert_cases(problem: _Problem, plan: _Plan, caller: str) -> list[EquivarianceResult]:
+    """Measure every group element of the plan and judge each (raises on the first failure)."""
     __tracebackhide__ = True
     results = []
-    for g_, t, perm in _cases(problem, g, parity, translation, permutation, ntrials, generator):
-        result = problem.result(g_, t, perm)
-        _judge(problem, result, atol, rtol, allow_zero, caller)
+    for g, t, perm in _cases(problem, plan):
+        result = problem.result(g, t, perm)
+        _judge(problem, result, plan.atol, plan.rtol, plan.allow_zero, caller)
         results.append(result)
     return results
 
@@ -312,19 +301,8 @@ def assert_equivariant(
     problem = _Problem(
         fn, irreps_in, irreps_out, inputs, num_points, dtype, device, no_grad, generator
     )
-    return _assert_cases(
-        problem,
-        g,
-        parity,
-        translation,
-        permutation,
-        ntrials,
-        generator,
-        atol,
-        rtol,
-        allow_zero,
-        "assert_equivariant",
-    )
+    plan = _Plan(g, parity, translation, permutation, ntrials, generator, atol, rtol, allow_zero)
+    return _assert_cases(problem, plan, "assert_equivariant")
 
 
 def assert_invariant(
@@ -401,19 +379,8 @@ def assert_invariant(
         out_labels=labels,
         reference=probe,
     )
-    return _assert_cases(
-        problem,
-        g,
-        parity,
-        translation,
-        permutation,
-        ntrials,
-        generator,
-        atol,
-        rtol,
-        allow_zero,
-        "assert_invariant",
-    )
+    plan = _Plan(g, parity, translation, permutation, ntrials, generator, atol, rtol, allow_zero)
+    return _assert_cases(problem, plan, "assert_invariant")
 
 
 def forces_from(energy: Callable) -> Callable:
