@@ -514,7 +514,7 @@ def test_pytest_plugin(pytester):
 def test_wigner_d_is_exact_to_rounding_for_every_rotation():
     # e3nn's D_from_matrix is off by up to 2e-10 for ~1% of Haar rotations (torch.linalg.
     # matrix_exp at small angles, acos near the poles); the checks' own D is not
-    from equibasis.testing.checks import _WignerCache
+    from equibasis.testing._group import _WignerCache
 
     gen = torch.Generator().manual_seed(0)
     cpu = torch.device("cpu")

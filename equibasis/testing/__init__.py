@@ -1,7 +1,8 @@
 """Rotation tests for your own bases, layers and models.
 
 - :mod:`equibasis.testing.strategies`: hypothesis strategies (rotations, reflections, point
-  clouds, real molecules, irreps and features) that shrink failures to small cases;
+  clouds, real molecules, irreps and features) that shrink failures to small cases (they need
+  hypothesis, ``pip install 'equibasis[testing]'``; nothing else here does);
 - :mod:`equibasis.testing.checks`: :func:`assert_equivariant`, :func:`assert_invariant` and
   :func:`equivariance_error`, which name the irrep that broke, the error, the tolerance and the
   group element;

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from equibasis.testing._group import _apply_wigner, _WignerCache
+
 __all__ = ["Adapter", "Motion", "make_adapter"]
 
 _POSITION_NAMES = ("pos", "positions", "R")
@@ -60,19 +62,6 @@ def _like(y: torch.Tensor, x: object) -> object:
     if isinstance(x, torch.Tensor):
         return y.to(device=x.device, dtype=x.dtype)
     return y.cpu().numpy().astype(np.asarray(x).dtype, copy=False)
-
-
-def _rotate_irreps(x: torch.Tensor, irreps: object, g: torch.Tensor) -> torch.Tensor:
-    from equibasis.testing.checks import _WignerCache
-
-    wigner = _WignerCache(g)
-    blocks, start = [], 0
-    for mul, ir in irreps:
-        block = x[..., start : start + mul * ir.dim]
-        block = block.reshape(*x.shape[:-1], mul, ir.dim) @ wigner(ir, x.device).T
-        blocks.append(block.reshape(*x.shape[:-1], mul * ir.dim))
-        start += mul * ir.dim
-    return torch.cat(blocks, dim=-1) if blocks else x
 
 
 def _leading(x: object) -> int | None:
@@ -230,8 +219,9 @@ class Adapter:
                 out[self.cell] = _like(
                     _to64(values[self.cell]) @ g.to(pos.device).T, values[self.cell]
                 )
+            wigner = _WignerCache(g)
             for key, irreps in self.irreps.items():
-                out[key] = _like(_rotate_irreps(_to64(values[key]), irreps, g), values[key])
+                out[key] = _like(_apply_wigner(_to64(values[key]), irreps, wigner), values[key])
         if motion.translation is not None:
             pos = pos + motion.translation.to(pos.device)
         original = values[self.positions]
