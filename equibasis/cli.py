@@ -649,8 +649,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "benchmark":
             args.argv = None if argv is None else argv[1:]
         if args.command in ("plot", "report", "benchmark"):
-            import matplotlib
+            from equibasis._optional import require
 
+            extra = {"plot": "plots"}.get(args.command, args.command)
+            matplotlib = require("matplotlib", extra, f"equibasis {args.command}")
             matplotlib.use("Agg")  # a command-line run never opens windows
         handler = {"plot": _plot, "report": _report, "check": _check, "benchmark": _benchmark}[
             args.command

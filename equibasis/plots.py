@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from equibasis._optional import require
 from equibasis._validation import check_int, check_positive
 
 __all__ = [
@@ -47,9 +48,7 @@ _NEGATIVE = "#2e6fb7"
 
 
 def _pyplot():
-    import matplotlib.pyplot as plt
-
-    return plt
+    return require("matplotlib.pyplot", "plots", "drawing figures")
 
 
 def _evaluate(module: torch.nn.Module, *args: np.ndarray) -> np.ndarray:

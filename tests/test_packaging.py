@@ -72,3 +72,54 @@ def test_ci_runs_the_default_command_then_the_slow_tests(
     assert calls[0] == "-m pytest -q -p no:cacheprovider"
     if runs == 2:
         assert calls[1] == "-m pytest -q -p no:cacheprovider -m slow"
+
+
+_WITHOUT_EXTRAS = r"""
+import sys
+for name in ("matplotlib", "scipy", "hypothesis", "markdown", "plotly"):
+    sys.modules[name] = None  # as if not installed: importing it raises ImportError
+import torch
+import equibasis
+from equibasis import AngleBasis, EdgeEmbedding, SphericalHarmonics, TorsionBasis
+from equibasis.radial import RADIAL_FAMILIES, radial_basis
+from equibasis.testing import assert_invariant
+r = torch.rand(16, dtype=torch.float64) * 4
+for family in RADIAL_FAMILIES:
+    assert torch.isfinite(radial_basis(family, 6)(r)).all()
+vec = torch.randn(16, 3, dtype=torch.float64)
+SphericalHarmonics(3)(vec), EdgeEmbedding(2, radial_basis("bessel", 4))(vec)
+AngleBasis()(r, r / 2), TorsionBasis()(r, r / 2, r / 3)
+assert_invariant(lambda pos: torch.pdist(pos), vec)
+try:
+    equibasis.plot_radial_basis(radial_basis("gaussian"))
+except ImportError as error:
+    assert "equibasis[plots]" in str(error), error
+else:
+    raise AssertionError("plots ran without matplotlib")
+try:
+    from equibasis.testing.strategies import rotations
+    rotations()
+except ImportError as error:
+    assert "equibasis[testing]" in str(error), error
+else:
+    raise AssertionError("strategies ran without hypothesis")
+print("ok")
+"""
+
+
+def test_bases_and_checks_need_no_extra():
+    # the runtime dependencies are torch, e3nn and numpy: everything else names its extra
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTRAS], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
+def test_runtime_dependencies_are_torch_e3nn_numpy():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = [d.split(">")[0].split("=")[0].split("<")[0].strip() for d in meta["dependencies"]]
+    assert names == ["torch", "e3nn", "numpy"]
+    extras = meta["optional-dependencies"]
+    assert any(d.startswith("hypothesis") for d in extras["testing"])
+    assert any(d.startswith("markdown") for d in extras["report"])
+    assert any(d.startswith("matplotlib") for d in extras["plots"])

@@ -62,7 +62,9 @@ def _table(groups: dict, dataset: str) -> str:
 
 
 def _figures(groups: dict, out: Path) -> list[str]:
-    import matplotlib.pyplot as plt
+    from equibasis._optional import require
+
+    plt = require("matplotlib.pyplot", "benchmark", "the benchmark's figures")
 
     datasets = sorted({key[0] for key in groups})
     names = []

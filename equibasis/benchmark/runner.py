@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from equibasis._progress import tqdm_class
+from equibasis._optional import tqdm_class
 from equibasis.benchmark.page import write_page
 from equibasis.benchmark.results import ResultStore
 from equibasis.benchmark.spec import RunSpec, default_grid

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from equibasis._progress import tqdm_class
+from equibasis._optional import tqdm_class
 
 from .context import Context
 from .html_page import anchor, markdown_to_html, require_markdown

@@ -19,7 +19,9 @@ def _save(fig: Any, path: Path, dpi: int) -> str:
 
 def section(context: Context) -> str:
     """Draw the article's figures into ``context.out`` and return their Markdown."""
-    import matplotlib
+    from equibasis._optional import require
+
+    matplotlib = require("matplotlib", "report", "the report's figures")
 
     from equibasis import plots
 
