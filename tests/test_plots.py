@@ -17,6 +17,7 @@ import torch
 from scipy.special import sph_harm_y
 
 from equibasis import plots
+from equibasis.plots.polar import _torsion_column
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -198,7 +199,7 @@ def test_torsion_panels_have_the_angular_dependence_of_their_ylm(variant):
             torch.full((dist.size,), theta, dtype=torch.float64),
             torch.as_tensor(phi.ravel()),
         )
-        column = plots._torsion_column(basis, l, m, 2)
+        column = _torsion_column(basis, l, m, 2)
         np.testing.assert_allclose(values.ravel(), out[:, column].detach().numpy(), atol=1e-12)
         # independent oracle for the (l, m) label: along phi the panel is proportional to
         # scipy's real Y_lm(theta, phi), i.e. values = a(d) (outer) y(phi)
@@ -238,8 +239,8 @@ def test_torsion_column_layouts(variant, orders, l1_m_minus1_n2):
         num_radial = 3
 
     Fake.variant = variant
-    assert [plots._torsion_column(Fake(), 2, m, 1) for m in orders] == [12, 15, 18, 21, 24]
-    assert plots._torsion_column(Fake(), 1, -1, 2) == l1_m_minus1_n2
+    assert [_torsion_column(Fake(), 2, m, 1) for m in orders] == [12, 15, 18, 21, 24]
+    assert _torsion_column(Fake(), 1, -1, 2) == l1_m_minus1_n2
 
 
 # ----------------------------------------------------------------------------- harmonics
