@@ -10,6 +10,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from equibasis.benchmark.findings import findings
 from equibasis.benchmarking import format_table, machine_description
 
 __all__ = ["group_runs", "write_page"]
@@ -19,6 +20,13 @@ _DATASET_TITLES = {
     "qm9-full": "QM9 (qm9pack, 130,831 molecules; U0, B3LYP)",
     "ethanol": "Ethanol MD (GFN2-xTB, 500 K, 1,000 frames)",
 }
+
+
+_FINDINGS_INTRO = (
+    "Written from the table above by `equibasis.benchmark.findings`: two configurations are "
+    "*apart* when their means differ by more than twice the standard error of the difference "
+    "over seeds, *within seed noise* otherwise (a rough screen with three seeds)."
+)
 
 
 def _stats(values: list[float]) -> tuple[float, float | None]:
@@ -195,6 +203,9 @@ def write_page(out: str | Path, records: list[dict], command: str, elapsed_s: fl
             "",
             _table(groups, ds),
         ]
+    summary = findings([r["row"] for r in records], _DATASET_TITLES)
+    if summary:
+        lines += ["", "## What the numbers say", "", _FINDINGS_INTRO, "", summary]
     if groups:
         lines += ["", "## Figures", ""]
         for name in _figures(groups, out):

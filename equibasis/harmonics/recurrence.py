@@ -233,6 +233,15 @@ def _angular_harmonics(
     standard = torch.cat(rows)  # (L * L, T), row l*l + l + m
     if columns is None:
         return standard.T
-    index = torch.tensor([i for i, _ in columns], device=theta.device)
-    sign = torch.tensor([s for _, s in columns], dtype=theta.dtype, device=theta.device)
+    index, sign = _column_tables(tuple(columns), theta.dtype, theta.device)
     return (standard.index_select(0, index) * sign.unsqueeze(-1)).T
+
+
+@static
+def _column_tables(
+    columns: tuple[tuple[int, float], ...], dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``(index, sign)`` of each column as tensors (constants of a traced graph)."""
+    index = torch.tensor([i for i, _ in columns], device=device)
+    sign = torch.tensor([v for _, v in columns], dtype=dtype, device=device)
+    return index, sign

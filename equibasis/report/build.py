@@ -46,7 +46,7 @@ def _run(spec: SectionSpec, context: Context) -> Section:
     start = time.perf_counter()
     try:
         body, available = spec.function(context), True
-    except (ImportError, AttributeError, NotImplementedError) as error:
+    except (ImportError, AttributeError, NotImplementedError, FileNotFoundError) as error:
         body, available = f"not available: {type(error).__name__}: {error}", False
     except Exception as error:  # one failed section must not lose the rest
         body, available = (

@@ -7,7 +7,7 @@ Markdown body) and one line in :data:`SECTIONS`.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import conventions, figures, model_prototype, speed, symmetry, torsion_jump
+from . import conventions, figures, model_benchmark, model_prototype, speed, symmetry, torsion_jump
 from .context import Context
 
 __all__ = ["SECTIONS", "SectionSpec"]
@@ -35,4 +35,5 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "model prototype", "Model prototype: telling mirror images apart", model_prototype.section
     ),
+    SectionSpec("benchmark", "Which basis makes the better model", model_benchmark.section),
 )
