@@ -259,3 +259,58 @@ def test_a_run_on_cuda_matches_the_cpu_closely():
     gpu = train_run(dataclasses.replace(spec, device="cuda"), data)
     assert gpu.params == cpu.params
     assert gpu.energy_mae == pytest.approx(cpu.energy_mae, rel=0.05)
+
+
+def _rows(dataset, entries, forces=False, spread=0.02):
+    """Three seeds per (model, basis, n_train, energy, time): the energy times 1 -/0/+ spread."""
+    from equibasis.benchmark.results import _angular
+
+    rows = []
+    for model, basis, n_train, energy, seconds in entries:
+        for seed, factor in enumerate((1 - spread, 1.0, 1 + spread)):
+            rows.append({
+                "dataset": dataset, "model": model, "basis": basis, "seed": str(seed),
+                "n_train": str(n_train), "energy_mae": str(energy * factor),
+                "forces_mae": str(energy * factor / 2) if forces else "",
+                "train_s": str(seconds), "params": "100", "angular": _angular(model),
+                "baseline_energy_mae": "900.0", "n_test": "50",
+            })  # fmt: skip
+    return rows
+
+
+def test_findings_follow_the_numbers():
+    from equibasis.benchmark.findings import findings
+
+    entries = [
+        ("schnet", "gaussian-20", 100, 400.0, 10.0), ("schnet", "bessel-20", 100, 200.0, 10.0),
+        ("schnet", "bernstein-20", 100, 202.0, 10.5), ("schnet", "gaussian-5", 100, 600.0, 9.5),
+        ("tfn-l1", "bessel-20", 100, 150.0, 40.0), ("spherenet", "bessel-20", 100, 160.0, 90.0),
+        ("schnet", "gaussian-20", 25, 700.0, 3.0),
+    ]  # fmt: skip
+    text = findings(_rows("ethanol", entries, forces=True))
+    assert "Lowest force error: **bessel-20**, 100.0 meV/Å" in text
+    assert "Within seed noise of it: bernstein-20." in text  # 1 % apart, 2 % spread
+    assert "forces: Bessel by 2.00x (beyond seed noise)" in text
+    assert "agrees with DimeNet's ablation" in text
+    assert "Training-set size** (schnet / gaussian-20, forces MAE): 25: 350.0, 100: 200.0" in text
+    assert "Every configuration beats it" in text
+    # equal cost: the 10 s SchNet winner and TFN (better, slower); SphereNet is beaten by TFN
+    front = text.split("At equal cost")[1]
+    assert "schnet / bessel-20 (100.0 in 10 s); tfn-l1 / bessel-20 (75.0 in 40 s)." in front
+    assert "gaussian-5" not in front and "spherenet" not in front  # beaten at <= 1.1x its time
+
+
+def test_findings_say_when_the_ablation_is_within_noise():
+    from equibasis.benchmark.findings import findings
+
+    entries = [
+        ("schnet", "gaussian-20", 100, 300.0, 10.0),
+        ("schnet", "bessel-20", 100, 298.0, 10.0),
+    ]
+    text = findings(_rows("qm9", entries, spread=0.1))
+    assert "neither confirms nor contradicts DimeNet's ablation (within seed noise)" in text
+    assert "forces MAE" not in text  # QM9 has no forces: no forces column
+    contra = findings(_rows("qm9", [(m, b, 100, e, 10.0) for m, b, _, e, _ in
+                                    [("schnet", "gaussian-20", 0, 100.0, 0),
+                                     ("schnet", "bessel-20", 0, 300.0, 0)]]))  # fmt: skip
+    assert "contradicts DimeNet's ablation" in contra and "neither" not in contra

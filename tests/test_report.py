@@ -245,3 +245,27 @@ def test_missing_markdown_or_tqdm_names_the_report_extra(monkeypatch, tmp_path):
     with pytest.raises(ImportError, match=r"equibasis\[report\]"):
         report.build_report(out, quick=True, progress=False)
     assert not out.exists()  # both fail before any measurement
+
+
+def test_benchmark_section_reads_the_committed_results(tmp_path):
+    import csv
+
+    from equibasis.report import model_benchmark
+    from equibasis.report.context import Context
+
+    context = Context(out=tmp_path, quick=True, seed=0)
+    with pytest.raises(FileNotFoundError, match="equibasis benchmark --out"):
+        model_benchmark.section(context)
+    (tmp_path / "benchmark").mkdir()
+    rows = [
+        {"dataset": "qm9", "model": "schnet", "basis": basis, "seed": seed, "n_train": 100,
+         "energy_mae": mae + seed, "forces_mae": "", "train_s": 10.0, "params": 100,
+         "angular": "none", "baseline_energy_mae": 900.0, "n_test": 50}
+        for basis, mae in (("gaussian-20", 400.0), ("bessel-20", 200.0)) for seed in range(3)
+    ]  # fmt: skip
+    with open(tmp_path / "benchmark" / "results.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    body = model_benchmark.section(context)
+    assert "6 runs, seeds 0, 1, 2" in body and "agrees with DimeNet's ablation" in body
