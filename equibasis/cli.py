@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--quick", action="store_true", help="small sizes: under a minute")
     report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    report.add_argument(
+        "--benchmark", type=Path, default=None,
+        help="folder of `equibasis benchmark` results to summarise (OUT/benchmark)",
+    )  # fmt: skip
 
     commands._parser_class = _CheckParser  # argparse has no per-subcommand parser class
     check = commands.add_parser(
@@ -406,6 +410,7 @@ def _report(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=not args.no_progress,
             command=command,
+            benchmark=args.benchmark if args.benchmark is not None else out / "benchmark",
         )
         names = sorted(
             p.name for p in staging.iterdir() if p.name not in ("index.md", "index.html")

@@ -70,6 +70,7 @@ def build_report(
     seed: int = 0,
     progress: bool = True,
     command: str | None = None,
+    benchmark: str | Path | None = None,
 ) -> Path:
     """Build the report into ``out``: ``index.md``, ``index.html`` and the PNG figures.
 
@@ -79,6 +80,8 @@ def build_report(
         seed: Seed of every random input.
         progress: Show a progress bar on stderr (needs tqdm).
         command: The command line written at the top (default: the equivalent CLI call).
+        benchmark: Folder of the ``equibasis benchmark`` results the report summarises
+            (default ``out/benchmark``); read, never trained.
 
     Returns:
         The path of ``index.md``.
@@ -95,7 +98,8 @@ def build_report(
         command = f"equibasis report --out {out.as_posix()}" + (" --quick" if quick else "")
         command += f" --seed {seed}" if seed else ""
     torch.manual_seed(seed)
-    context = Context(out=out, quick=quick, seed=seed)
+    benchmark = out / "benchmark" if benchmark is None else Path(benchmark)
+    context = Context(out=out, quick=quick, seed=seed, benchmark=benchmark)
     sections = []
     for spec in SECTIONS:
         if bar is not None:

@@ -14,8 +14,11 @@ class Context:
         out: The output folder; a section writes its figures there and links them by name.
         quick: Small sizes and few repeats.
         seed: Seed of every random input.
+        benchmark: Folder of the committed ``equibasis benchmark`` results (None: ``out /
+            "benchmark"``).
     """
 
     out: Path
     quick: bool
     seed: int
+    benchmark: Path | None = None

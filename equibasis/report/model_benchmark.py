@@ -6,6 +6,7 @@ Reads ``<out>/benchmark/results.csv`` (written by ``equibasis benchmark --out
 """
 
 import csv
+import shutil
 
 from equibasis.benchmark.findings import findings
 from equibasis.benchmark.page import _DATASET_TITLES
@@ -17,7 +18,7 @@ __all__ = ["section"]
 
 def section(context: Context) -> str:
     """The findings of the stored benchmark beside the report, with its figures linked."""
-    folder = context.out / "benchmark"
+    folder = context.out / "benchmark" if context.benchmark is None else context.benchmark
     path = folder / "results.csv"
     if not path.is_file():
         raise FileNotFoundError(
@@ -31,15 +32,17 @@ def section(context: Context) -> str:
     intro = (
         f"Small reference models (`equibasis.models`) trained on real molecules with only the "
         f"geometric embedding changed: {len(rows)} runs, seeds {', '.join(map(str, seeds))}, "
-        f"{total / 60:.0f} min of training in all ([tables and settings](benchmark/benchmark.md), "
-        "[results.csv](benchmark/results.csv)). Test MAEs, mean ± standard deviation over seeds; "
-        "energies in meV per molecule, forces in meV/Å per component. Two configurations are "
-        "*apart* when their means differ by more than twice the standard error of the "
-        "difference, *within seed noise* otherwise."
+        f"{total / 60:.0f} min of training in all (tables, settings and the command that "
+        f"reruns them: `{folder.as_posix()}/benchmark.md`; every run: `results.csv` beside it). "
+        "Test MAEs, mean ± standard deviation over seeds; energies in meV per molecule, "
+        "forces in meV/Å per component. Two configurations are *apart* when their means "
+        "differ by more than twice the standard error of the difference, *within seed noise* "
+        "otherwise."
     )
-    figures = [
-        f"![{name.replace('_', ' ')}](benchmark/{name}.png)"
-        for name in ("mae_vs_cost", "mae_vs_num_radial", "learning_curves")
-        if (folder / f"{name}.png").is_file()
-    ]
+    figures = []
+    for name in ("mae_vs_cost", "mae_vs_num_radial", "learning_curves"):
+        source = folder / f"{name}.png"
+        if source.is_file():  # copied beside the report, as every section's figures are
+            shutil.copyfile(source, context.out / f"benchmark_{name}.png")
+            figures.append(f"![{name.replace('_', ' ')}](benchmark_{name}.png)")
     return "\n\n".join([intro, findings(rows, _DATASET_TITLES), *figures])
