@@ -123,3 +123,58 @@ def test_runtime_dependencies_are_torch_e3nn_numpy():
     assert any(d.startswith("hypothesis") for d in extras["testing"])
     assert any(d.startswith("markdown") for d in extras["report"])
     assert any(d.startswith("matplotlib") for d in extras["plots"])
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """Module-level imports between equibasis modules (imports inside functions are lazy)."""
+    import ast
+
+    package = ROOT / "equibasis"
+    modules = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = here.split(".")[: len(here.split(".")) - node.level + 1]
+                    base = ".".join(up + ([node.module] if node.module else []))
+                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                continue
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_imports_point_one_way():
+    # public API -> implementation -> shared maths -> runtime: no cycle between modules (a
+    # package importing its own submodules to re-export them is not one), and the shared
+    # layers import no basis family
+    graph = _module_imports()
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in graph[name]:
+            if target.startswith(name + "."):
+                continue
+            assert state.get(target) != 1, "import cycle: " + " -> ".join([*path, target])
+            if target not in state:
+                visit(target, [*path, target])
+        state[name] = 2
+
+    for name in graph:
+        if name not in state:
+            visit(name, [name])
+    shared = ("_runtime", "_validation", "_tracing", "_optional", "special", "cutoff")
+    families = ("radial", "harmonics", "polar", "geometry", "tensor_field", "models")
+    for name in shared:
+        imported = {t.split(".")[1] for t in graph[f"equibasis.{name}"] if t.count(".")}
+        assert not imported & set(families), f"equibasis.{name} imports {imported}"
