@@ -181,8 +181,9 @@ def write_page(out: str | Path, records: list[dict], command: str, elapsed_s: fl
         f"Regenerate: `{command}` (finished runs in `runs/` are reused).",
         "",
         f"equibasis {equibasis.__version__}; {machine_description()} (training threads: "
-        f"{threads}); this invocation took {elapsed_s:.0f} s; {len(records)} runs in "
-        "`results.csv`.",
+        f"{threads}); {len(records)} runs in `results.csv`, "
+        f"{sum(float(r['row']['train_s']) for r in records) / 60:.0f} min of training in all "
+        f"(this invocation: {elapsed_s:.0f} s; finished runs are reused).",
         "",
         "Test-set mean absolute errors, mean ± sample standard deviation over seeds: energies "
         "in meV per molecule, forces in meV/Å per component. Energies are learnt relative to "
