@@ -17,8 +17,9 @@ class TFNLike(EnergyModel):
     .. math::
 
         \mathbf{h}_i^{0} &= \mathrm{Emb}(z_i) \in (\text{H}\times 0e), \\
-        \mathbf{h}_i^{t+1} &= \mathbf{h}_i^{t} + \mathrm{Gate}\Big( W \frac{1}{\sqrt{\bar n}}
-            \sum_{j} \mathbf{h}_j^{t} \otimes_{w(r_{ij})} Y(\hat{\mathbf{r}}_{ij}) \Big),
+        \mathbf{h}_i^{t+1} &= \mathbf{h}_i^{t} + \mathrm{Gate}\Big( \frac{W}{|\mathcal N_i|}
+            \sum_{j \in \mathcal N_i} \mathbf{h}_j^{t} \otimes_{w(r_{ij})}
+            Y(\hat{\mathbf{r}}_{ij}) \Big),
             \qquad w(r) = \mathrm{MLP}\big(\mathbf{e}(r)\,u(r)\big), \\
         \epsilon_i &= \mathrm{MLP}\big(W_0 \mathbf{h}_i^{T}\big|_{0e}\big),
             \qquad E = \sum_i \epsilon_i
@@ -31,13 +32,18 @@ class TFNLike(EnergyModel):
     invariant and forces equivariant under O(3) (rotations and reflections), translations and
     permutations.
 
+    Messages are averaged over the neighbours (``aggregation="mean"``): summed and divided by
+    the square root of a typical neighbour count (e3nn's default) the features grew 2.3x per
+    layer at initialisation on QM9, because the messages of neighbours are correlated; the
+    initial energies were then 20x too large and under the benchmark's schedule the training
+    loss stayed at 1.0-1.4 (the other models reach 0.02-0.09).
+
     Args:
         radial: Radial basis (``num_basis``, ``cutoff``), e.g. ``BesselRBF(8, cutoff=5.0)``.
         lmax: Largest degree of the harmonics and features (>= 1).
         hidden: Scalar channels H.
         vectors: Channels V per degree l >= 1.
         num_layers: Convolutions T.
-        num_neighbors: Typical neighbour count (the sum's normalisation).
         max_z: Largest atomic number.
 
     Shapes:
@@ -62,7 +68,6 @@ class TFNLike(EnergyModel):
         hidden: int = 32,
         vectors: int = 8,
         num_layers: int = 3,
-        num_neighbors: float = 12.0,
         max_z: int = 10,
     ) -> None:
         super().__init__(radial, max_z)
@@ -92,7 +97,7 @@ class TFNLike(EnergyModel):
                     lmax,
                     flat,
                     hidden=(hidden,),
-                    num_neighbors=num_neighbors,
+                    aggregation="mean",
                 )
             )
             self.gates.append(gate)
