@@ -31,7 +31,8 @@ def _evaluate(
 ) -> torch.Tensor:
     """Shared body of every public entry point: ``(..., 3)`` -> ``(..., sum(2l+1))``.
 
-    Degrees <= 3 in e3nn's layout use e3nn's closed-form polynomials, the rest the recurrence;
+    Degrees <= 3 use e3nn's closed-form polynomials (the standard layout on permuted axes), the
+    rest the recurrence;
     both are torch operations on any device, differentiable to any order. Without a graph to
     record (eager, no gradient) the closed forms write their columns in place; while a graph
     is recorded (:mod:`equibasis._runtime`) everything is functional.
@@ -41,8 +42,10 @@ def _evaluate(
         # differently in their vector and scalar loops, so a row's value (up to 1e-3) would
         # depend on the batch it came in
         return _evaluate(ls, v.float(), normalize, normalization, e3nn_axes).to(v.dtype)
-    if e3nn_axes and max(ls) <= _CLOSED_FORM_LMAX:
-        return _closed_form_e3nn(ls, v, normalize, normalization)
+    if max(ls) <= _CLOSED_FORM_LMAX:
+        # the standard convention is e3nn's on permuted axes: standard(v) = e3nn(v[..., [1, 2, 0]])
+        u = v if e3nn_axes else v[..., [1, 2, 0]]
+        return _closed_form_e3nn(ls, u, normalize, normalization)
     batch = v.shape[:-1]
     out = _evaluate_rows(ls, v.reshape(-1, 3), normalize, normalization, e3nn_axes)
     return out.reshape(*batch, out.shape[-1])
