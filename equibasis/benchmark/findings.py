@@ -57,7 +57,7 @@ class Config:
         return statistics.stdev(values) if len(values) > 1 else 0.0
 
     def label(self) -> str:
-        """``model / basis`` (with ``n_train`` when it is not the data set's largest)."""
+        """``model / basis``."""
         return f"{self.model} / {self.basis}"
 
 

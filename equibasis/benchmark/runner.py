@@ -13,7 +13,7 @@ import torch
 from equibasis._optional import tqdm_class
 from equibasis.benchmark.page import write_page
 from equibasis.benchmark.results import ResultStore
-from equibasis.benchmark.spec import RunSpec, default_grid
+from equibasis.benchmark.spec import RunSpec, default_grid, parse_model
 from equibasis.benchmark.train import train_run
 
 __all__ = ["run_benchmark", "run_grid"]
@@ -41,8 +41,6 @@ _RELATIVE_STEP_COST = {"schnet": 1, "dimenet++": 6, "spherenet": 10, "tfn": 4}
 
 
 def _expected_cost(spec: RunSpec) -> float:
-    from equibasis.benchmark.spec import parse_model
-
     base, variant = parse_model(spec.model)
     weight = _RELATIVE_STEP_COST[base] * (int(variant) ** 1.5 if base == "tfn" else 1)
     return weight * spec.epochs * math.ceil(spec.n_train / spec.batch_size)

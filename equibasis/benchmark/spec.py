@@ -108,6 +108,12 @@ class RunSpec:
     device: str = "cpu"
     radial_scale: str = "rms"
 
+    def __post_init__(self) -> None:
+        if self.radial_scale not in ("rms", "none"):
+            raise ValueError(
+                f"radial_scale must be 'rms' or 'none', received {self.radial_scale!r}"
+            )
+
     @property
     def key(self) -> str:
         """A short stable hash of every field (the run's file name)."""
@@ -229,8 +235,6 @@ def default_grid(
         parse_model(name)
     for name in bases or ():
         parse_basis(name)
-    if radial_scale not in ("rms", "none"):
-        raise ValueError(f"radial_scale must be 'rms' or 'none', received {radial_scale!r}")
     ref = f"gaussian-{DEFAULT_NUM_RADIAL}"
     pairs: list[tuple[str, str, int]] = []  # (model, basis, n_train)
     if models or bases:

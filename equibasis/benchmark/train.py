@@ -54,12 +54,11 @@ def _batches(n: int, size: int, generator: torch.Generator | None) -> list[torch
 
 def _training_distances(train: MolecularDataset, cutoff: float, limit: int = 512) -> torch.Tensor:
     """The edge lengths (Å) of the first ``limit`` training molecules' graphs."""
-    from equibasis.geometry import molecular_graph
+    from equibasis.geometry import edge_vectors, molecular_graph
 
     index = torch.arange(min(len(train), limit))
     b = train.batch(index).to(torch.float64, "cpu")
-    source, target = molecular_graph(b.pos, b.batch, cutoff)
-    return (b.pos[source] - b.pos[target]).norm(dim=-1)
+    return edge_vectors(b.pos, molecular_graph(b.pos, b.batch, cutoff))[1]
 
 
 def evaluate(
@@ -129,10 +128,8 @@ def train_run(
     torch.manual_seed(spec.seed)
     model = make_model(spec.model, spec.basis, spec.hidden, spec.cutoff).to(device)
     model.set_reference(baseline.table(model.max_z), scale)
-    if spec.radial_scale == "rms":
+    if spec.radial_scale == "rms":  # RunSpec accepts "rms" or "none" only
         model.normalise_radial(_training_distances(train, spec.cutoff))
-    elif spec.radial_scale != "none":
-        raise ValueError(f"radial_scale must be 'rms' or 'none', received {spec.radial_scale!r}")
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     generator = torch.Generator().manual_seed(spec.seed)

@@ -119,7 +119,7 @@ class EnergyModel(nn.Module):
         """
         scale = self.radial.scale
         scale.fill_(1.0)
-        features = self.radial(dist.reshape(-1)) * self.envelope(dist.reshape(-1)).unsqueeze(-1)
+        features = self.enveloped_radial(dist.reshape(-1))
         rms = float(features.double().square().mean().sqrt()) if features.numel() else 0.0
         scale.fill_(1.0 / rms if rms > 0 else 1.0)
         return float(scale)
@@ -146,8 +146,11 @@ class EnergyModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(vec (E, 3), dist (E,), rbf (E, num_radial))``: the enveloped radial basis."""
         vec, dist = edge_vectors(pos, edge_index)
-        rbf = self.radial(dist) * self.envelope(dist).unsqueeze(-1)
-        return vec, dist, rbf
+        return vec, dist, self.enveloped_radial(dist)
+
+    def enveloped_radial(self, dist: torch.Tensor) -> torch.Tensor:
+        """``u(r) * scale * radial(r)``: distances ``(E,)`` -> ``(E, num_radial)``."""
+        return self.radial(dist) * self.envelope(dist).unsqueeze(-1)
 
     def interaction_energy(
         self,
